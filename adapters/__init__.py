@@ -1,0 +1,1 @@
+"""Bookkeeping adapters, one package per API, found through entry points."""

@@ -1,0 +1,329 @@
+"""The planner: a pure function from (mirror, ledger, holds, policy, today) to actions.
+
+No I/O and no clock: the same inputs always give the same plan, so a plan can be
+previewed for any date (`dunning plan --date`) and tested by hand-computed cases.
+
+For each open invoice the planner finds the first step of its plan that was not
+taken yet. A step falls due a number of (business) days after the due date or after
+the day an earlier step was taken; a due day on a weekend or holiday moves to the
+next business day, and no step is taken on the same day as the step before it. A
+step that fell due while nothing ran is taken on the next run (late), never
+skipped, and the steps after it keep their own dates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from connector.domain import Debtor, Hold, Invoice
+from connector.law.calendar import add_business_days, business_day_on_or_after
+from connector.policy import Policy, Segment, Step
+from connector.store.ledger import FINISHED, StepRecord
+
+ONE_DAY = timedelta(days=1)
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    """One action due today: one step for one debtor, covering its invoices."""
+
+    key: str
+    source: str
+    debtor: Debtor
+    plan: str
+    segment: str
+    step: Step
+    invoices: tuple[Invoice, ...]
+    credit_notes: tuple[Invoice, ...]
+    currency: str
+    scheduled_on: date
+    late: bool
+
+    @property
+    def total_open(self) -> Decimal:
+        """What the debtor is asked to pay: the invoices less the open credit."""
+        owed = sum((i.open_amount for i in self.invoices), ZERO)
+        return owed + sum((c.open_amount for c in self.credit_notes), ZERO)
+
+    @property
+    def channel(self) -> str:
+        return self.step.action
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """An invoice the planner left alone today, and why."""
+
+    invoice_key: str
+    debtor_key: str
+    step_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What is due today and what was left alone."""
+
+    actions: list[PlannedAction]
+    skips: list[Skip]
+
+
+def action_key(source: str, debtor: str, step: str, invoices: Iterable[str]) -> str:
+    """The deterministic key of an action: the same inputs give the same key."""
+    text = "\x1f".join((source, debtor, step, *sorted(invoices)))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    invoice: Invoice
+    step: Step
+    scheduled_on: date
+    plan: str
+    segment: str
+
+
+def plan_actions(
+    source: str,
+    debtors: Mapping[str, Debtor],
+    invoices: Sequence[Invoice],
+    holds: Sequence[Hold],
+    progress: Mapping[str, Mapping[str, StepRecord]],
+    policy: Policy,
+    today: date,
+) -> Plan:
+    """Every action due on ``today`` for one source, and every invoice skipped."""
+    skips: list[Skip] = []
+    credits: dict[tuple[str, str], list[Invoice]] = defaultdict(list)
+    owed: dict[str, Decimal] = defaultdict(Decimal)
+    chased: list[Invoice] = []
+    for invoice in invoices:
+        if not invoice.is_open:
+            continue
+        if invoice.is_credit_note or invoice.open_amount < 0:
+            credits[(invoice.debtor_key, invoice.currency)].append(invoice)
+        else:
+            owed[invoice.debtor_key] += invoice.open_amount
+            chased.append(invoice)
+
+    holds_by_invoice, holds_by_debtor = _index_holds(holds, today)
+    segments = _SegmentCache(policy.segments)
+    due: list[_Due] = []
+    minimum = policy.defaults.min_open_amount
+    for invoice in chased:
+        debtor = debtors.get(invoice.debtor_key)
+        reason = _blocked(invoice, debtor, holds_by_invoice, holds_by_debtor, minimum)
+        if reason is not None:
+            skips.append(Skip(invoice.key, invoice.debtor_key, None, reason))
+            continue
+        assert debtor is not None
+        segment = segments.match(debtor, owed[debtor.key])
+        if segment is None or segment.exclude or segment.plan is None:
+            name = segment.name if segment else "none"
+            skip = Skip(invoice.key, debtor.key, None, f"excluded by segment {name}")
+            skips.append(skip)
+            continue
+        steps = policy.plans[segment.plan]
+        found = _next_step(invoice, debtor, steps, progress.get(invoice.key, {}), today)
+        if isinstance(found, Skip):
+            skips.append(found)
+        elif found is not None:
+            step, scheduled = found
+            due.append(_Due(invoice, step, scheduled, segment.plan, segment.name))
+    actions = _group(source, due, debtors, credits, policy, today, skips)
+    return Plan(actions, skips)
+
+
+def _index_holds(
+    holds: Sequence[Hold], today: date
+) -> tuple[dict[str, Hold], dict[str, Hold]]:
+    by_invoice: dict[str, Hold] = {}
+    by_debtor: dict[str, Hold] = {}
+    for hold in holds:
+        if hold.until is not None and today > hold.until:
+            continue
+        if hold.invoice_key is not None:
+            by_invoice.setdefault(hold.invoice_key, hold)
+        elif hold.debtor_key is not None:
+            by_debtor.setdefault(hold.debtor_key, hold)
+    return by_invoice, by_debtor
+
+
+def _blocked(
+    invoice: Invoice,
+    debtor: Debtor | None,
+    by_invoice: Mapping[str, Hold],
+    by_debtor: Mapping[str, Hold],
+    minimum: Decimal,
+) -> str | None:
+    if debtor is None:
+        return "unknown debtor"
+    hold = by_invoice.get(invoice.key) or by_debtor.get(invoice.debtor_key)
+    if hold is not None:
+        return f"on hold: {hold.kind.value} ({hold.reason})"
+    if invoice.open_amount < minimum:
+        return f"below minimum open amount {minimum}"
+    return None
+
+
+class _SegmentCache:
+    """First-match segment lookup, cached per debtor."""
+
+    def __init__(self, segments: Sequence[Segment]):
+        self._segments = segments
+        self._found: dict[str, Segment | None] = {}
+
+    def match(self, debtor: Debtor, owed: Decimal) -> Segment | None:
+        if debtor.key not in self._found:
+            self._found[debtor.key] = next(
+                (s for s in self._segments if _matches(s, debtor, owed)), None
+            )
+        return self._found[debtor.key]
+
+
+def _matches(segment: Segment, debtor: Debtor, owed: Decimal) -> bool:
+    when = segment.when
+    checks = (
+        when.debtor_kind is None or when.debtor_kind == debtor.kind,
+        when.tag is None or when.tag in debtor.tags,
+        not when.tags_any or bool(debtor.tags.intersection(when.tags_any)),
+        when.language is None or when.language == debtor.language,
+        when.min_open_amount is None or owed >= when.min_open_amount,
+        when.max_open_amount is None or owed <= when.max_open_amount,
+    )
+    return all(checks)
+
+
+def _next_step(
+    invoice: Invoice,
+    debtor: Debtor,
+    steps: Sequence[Step],
+    taken: Mapping[str, StepRecord],
+    today: date,
+) -> tuple[Step, date] | Skip | None:
+    """The step due today for this invoice, a reason to wait, or nothing."""
+    previous: date | None = None
+    done_on: dict[str, date] = {}
+    for step in steps:
+        record = taken.get(step.id)
+        if record is not None:
+            if record.state not in FINISHED:
+                reason = f"waiting: step {step.id} is {record.state.value}"
+                return Skip(invoice.key, debtor.key, step.id, reason)
+            previous = done_on[step.id] = record.taken_on
+            continue
+        scheduled = _scheduled(invoice, step, done_on, previous)
+        if not _applies(step, invoice, debtor):
+            # A step whose conditions do not hold is passed over on its own date.
+            previous = done_on[step.id] = scheduled
+            continue
+        return (step, scheduled) if scheduled <= today else None
+    return None
+
+
+def _scheduled(
+    invoice: Invoice, step: Step, done_on: Mapping[str, date], previous: date | None
+) -> date:
+    after = step.after
+    base = invoice.due_date if after.step is None else done_on[after.step]
+    if after.business:
+        day = add_business_days(base, after.days)
+    else:
+        day = _on_business_day(base + timedelta(days=after.days))
+    if previous is not None and day <= previous:
+        # Never on the same day as the step before it.
+        day = _on_business_day(previous + ONE_DAY)
+    return day
+
+
+@lru_cache(maxsize=4096)
+def _on_business_day(day: date) -> date:
+    return business_day_on_or_after(day)
+
+
+def _applies(step: Step, invoice: Invoice, debtor: Debtor) -> bool:
+    when = step.when
+    if when.debtor_kind is not None and when.debtor_kind != debtor.kind:
+        return False
+    return when.min_open_amount is None or invoice.open_amount >= when.min_open_amount
+
+
+def _group(
+    source: str,
+    due: list[_Due],
+    debtors: Mapping[str, Debtor],
+    credits: Mapping[tuple[str, str], list[Invoice]],
+    policy: Policy,
+    today: date,
+    skips: list[Skip],
+) -> list[PlannedAction]:
+    groups: dict[tuple[str, ...], list[_Due]] = defaultdict(list)
+    for item in due:
+        inv = item.invoice
+        if policy.defaults.one_message_per_debtor:
+            group = (inv.debtor_key, item.plan, item.step.id, inv.currency)
+        else:
+            group = (inv.debtor_key, item.plan, item.step.id, inv.currency, inv.key)
+        groups[group].append(item)
+    actions = []
+    for (debtor_key, plan, step_id, currency, *_), items in groups.items():
+        debtor = debtors[debtor_key]
+        credit_notes = tuple(credits.get((debtor_key, currency), ()))
+        action = _action(source, debtor, plan, items, credit_notes, currency, today)
+        reason = _action_blocked(action, policy)
+        if reason is None:
+            actions.append(action)
+            continue
+        for item in items:
+            skips.append(Skip(item.invoice.key, debtor_key, step_id, reason))
+    actions.sort(key=lambda a: (a.debtor.key, a.step.id, a.key))
+    return actions
+
+
+def _action(
+    source: str,
+    debtor: Debtor,
+    plan: str,
+    items: list[_Due],
+    credit_notes: tuple[Invoice, ...],
+    currency: str,
+    today: date,
+) -> PlannedAction:
+    items.sort(key=lambda d: (d.invoice.due_date, d.invoice.number))
+    step = items[0].step
+    scheduled = min(d.scheduled_on for d in items)
+    invoices = tuple(d.invoice for d in items)
+    key = action_key(source, debtor.key, step.id, (i.key for i in invoices))
+    return PlannedAction(
+        key=key,
+        source=source,
+        debtor=debtor,
+        plan=plan,
+        segment=items[0].segment,
+        step=step,
+        invoices=invoices,
+        credit_notes=credit_notes,
+        currency=currency,
+        scheduled_on=scheduled,
+        late=scheduled < today,
+    )
+
+
+def _action_blocked(action: PlannedAction, policy: Policy) -> str | None:
+    total = action.total_open
+    if action.credit_notes and total <= 0:
+        return "covered by credit"
+    if total < policy.defaults.min_open_amount:
+        return (
+            f"below minimum open amount {policy.defaults.min_open_amount} after credit"
+        )
+    if action.channel == "email" and not action.debtor.emails:
+        return "no email address"
+    return None
