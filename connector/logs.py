@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -14,7 +15,9 @@ SECRET_KEYS = frozenset(
 )
 
 
-def _redact(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> Mapping[str, Any]:
     for key in event.keys() & SECRET_KEYS:
         event[key] = "[redacted]"
     return event

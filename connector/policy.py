@@ -253,7 +253,9 @@ class Policy(Strict):
 
     timezone: str = "Europe/Amsterdam"
     calendar: str = "NL"
-    send_window: SendWindow = SendWindow()
+    send_window: SendWindow = Field(
+        default_factory=lambda: SendWindow.model_validate({})
+    )
     schedule: Schedule = Schedule()
     sender: Sender
     smtp: Smtp | None = None

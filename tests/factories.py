@@ -38,9 +38,10 @@ DEFAULT_STEPS = """\
 
 def policy_text(steps: str = DEFAULT_STEPS, **replace: str) -> str:
     """A valid policy as YAML text, with its plan's steps given."""
-    text = BASE_POLICY.format(templates=TEMPLATES, steps=textwrap.indent(
-        textwrap.dedent(steps).strip("\n"), "    "
-    ))
+    text = BASE_POLICY.format(
+        templates=TEMPLATES,
+        steps=textwrap.indent(textwrap.dedent(steps).strip("\n"), "    "),
+    )
     for old, new in replace.items():
         text = text.replace(old, new)
     return text
@@ -53,7 +54,9 @@ def write_policy(directory: Path, text: str | None = None) -> Path:
     return path
 
 
-def make_policy(directory: Path, steps: str = DEFAULT_STEPS, **overrides: object) -> Policy:
+def make_policy(
+    directory: Path, steps: str = DEFAULT_STEPS, **overrides: object
+) -> Policy:
     """A loaded policy with the given steps and top-level overrides."""
     policy = load_policy(write_policy(directory, policy_text(steps)))
     return policy.model_copy(update=overrides) if overrides else policy

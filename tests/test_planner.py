@@ -33,7 +33,9 @@ def done(step: str, on: date, state: State = State.DONE) -> dict[str, StepRecord
 
 def test_an_invoice_due_today_is_not_overdue(policy):
     # Due Thursday 2026-12-03; the reminder falls due 3 days later.
-    result = plan(policy, [invoice("i1", date(2026, 12, 3), "100.00")], date(2026, 12, 3))
+    result = plan(
+        policy, [invoice("i1", date(2026, 12, 3), "100.00")], date(2026, 12, 3)
+    )
     assert result.actions == []
 
 
@@ -78,7 +80,9 @@ def test_a_moved_step_and_the_step_after_it_are_not_taken_on_the_same_day(tmp_pa
     taken = {"i1": done("reminder", date(2026, 12, 7))}
     assert plan(policy, [inv], date(2026, 12, 7), progress=taken).actions == []
     actions = plan(policy, [inv], date(2026, 12, 8), progress=taken).actions
-    assert [(a.step.id, a.scheduled_on) for a in actions] == [("call", date(2026, 12, 8))]
+    assert [(a.step.id, a.scheduled_on) for a in actions] == [
+        ("call", date(2026, 12, 8))
+    ]
 
 
 def test_a_step_already_taken_is_never_planned_again(policy):
@@ -121,7 +125,9 @@ def test_a_step_after_another_counts_from_the_day_that_step_was_taken(policy):
     }
     assert plan(policy, [inv], date(2026, 12, 11), progress=taken).actions == []
     actions = plan(policy, [inv], date(2026, 12, 14), progress=taken).actions
-    assert [(a.step.id, a.scheduled_on) for a in actions] == [("second", date(2026, 12, 14))]
+    assert [(a.step.id, a.scheduled_on) for a in actions] == [
+        ("second", date(2026, 12, 14))
+    ]
 
 
 def test_a_debtor_gets_one_message_listing_each_invoice_with_its_own_amount(policy):
@@ -146,7 +152,9 @@ def test_a_credit_note_that_covers_the_invoice_means_no_reminder(policy):
     ]
     result = plan(policy, invoices, date(2026, 12, 3))
     assert result.actions == []
-    assert [(s.invoice_key, s.reason) for s in result.skips] == [("i1", "covered by credit")]
+    assert [(s.invoice_key, s.reason) for s in result.skips] == [
+        ("i1", "covered by credit")
+    ]
 
 
 def test_an_open_credit_note_is_netted_and_listed(policy):
@@ -166,7 +174,9 @@ def test_a_partly_paid_invoice_is_chased_for_what_is_still_open(policy):
 
 
 def test_an_invoice_below_the_minimum_is_skipped_with_a_reason(policy):
-    result = plan(policy, [invoice("i1", date(2026, 11, 20), "4.99")], date(2026, 12, 3))
+    result = plan(
+        policy, [invoice("i1", date(2026, 11, 20), "4.99")], date(2026, 12, 3)
+    )
     assert result.actions == []
     assert result.skips[0].reason == "below minimum open amount 5.00"
 
@@ -180,7 +190,14 @@ def test_an_invoice_on_hold_is_skipped_with_the_hold_as_reason(policy):
 
 
 def test_a_hold_that_ran_out_no_longer_applies(policy):
-    hold = Hold(1, HoldKind.PROMISE, "pays Friday", "cc", debtor_key="d1", until=date(2026, 12, 2))
+    hold = Hold(
+        1,
+        HoldKind.PROMISE,
+        "pays Friday",
+        "cc",
+        debtor_key="d1",
+        until=date(2026, 12, 2),
+    )
     inv = invoice("i1", date(2026, 11, 20), "100.00")
     assert len(plan(policy, [inv], date(2026, 12, 3), holds=[hold]).actions) == 1
 
@@ -195,8 +212,12 @@ def test_an_excluded_segment_is_skipped_with_its_name(tmp_path):
     )
     policy = policy.model_copy(update={"segments": segments})
     d = debtor(tags=frozenset({"no-dunning"}))
-    result = plan(policy, [invoice("i1", date(2026, 11, 20), "100.00")], date(2026, 12, 3),
-                  debtors=[d])
+    result = plan(
+        policy,
+        [invoice("i1", date(2026, 11, 20), "100.00")],
+        date(2026, 12, 3),
+        debtors=[d],
+    )
     assert result.skips[0].reason == "excluded by segment no-dunning"
 
 
@@ -205,7 +226,8 @@ def test_a_step_whose_condition_fails_is_passed_over(tmp_path):
     policy = make_policy(
         tmp_path,
         "- {id: reminder, after: 3 days past due, email: reminder}\n"
-        "- {id: call, after: 4 days past due, task: call, when: {min_open_amount: 250}}\n"
+        "- {id: call, after: 4 days past due, task: call,"
+        " when: {min_open_amount: 250}}\n"
         "- {id: second, after: 7 days after reminder, email: second_reminder}\n",
     )
     inv = invoice("i1", date(2026, 11, 30), "100.00")
@@ -218,19 +240,28 @@ def test_a_step_whose_condition_fails_is_passed_over(tmp_path):
 def test_a_step_for_businesses_only_is_passed_over_for_a_consumer(tmp_path):
     policy = make_policy(
         tmp_path,
-        "- {id: call, after: 3 days past due, task: call, when: {debtor_kind: business}}\n"
+        "- {id: call, after: 3 days past due, task: call,"
+        " when: {debtor_kind: business}}\n"
         "- {id: reminder, after: 4 days past due, email: reminder}\n",
     )
     person = debtor(kind=DebtorKind.PERSON)
-    actions = plan(policy, [invoice("i1", date(2026, 11, 30), "100.00")],
-                   date(2026, 12, 4), debtors=[person]).actions
+    actions = plan(
+        policy,
+        [invoice("i1", date(2026, 11, 30), "100.00")],
+        date(2026, 12, 4),
+        debtors=[person],
+    ).actions
     assert [a.step.id for a in actions] == ["reminder"]
 
 
 def test_a_debtor_without_an_email_address_is_skipped_for_an_email_step(policy):
     d = debtor(emails=())
-    result = plan(policy, [invoice("i1", date(2026, 11, 20), "100.00")], date(2026, 12, 3),
-                  debtors=[d])
+    result = plan(
+        policy,
+        [invoice("i1", date(2026, 11, 20), "100.00")],
+        date(2026, 12, 3),
+        debtors=[d],
+    )
     assert result.skips[0].reason == "no email address"
 
 
@@ -238,4 +269,6 @@ def test_action_keys_are_the_same_for_the_same_inputs_in_any_order():
     assert action_key("s", "d", "reminder", ["b", "a"]) == action_key(
         "s", "d", "reminder", ["a", "b"]
     )
-    assert action_key("s", "d", "reminder", ["a"]) != action_key("s", "d", "call", ["a"])
+    assert action_key("s", "d", "reminder", ["a"]) != action_key(
+        "s", "d", "call", ["a"]
+    )

@@ -71,6 +71,7 @@ class Store:
                     source=source, started_at=now, status="running", summary={}
                 )
             )
+            assert result.inserted_primary_key is not None
             return int(result.inserted_primary_key[0])
 
     def finish_cycle(

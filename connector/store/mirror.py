@@ -74,7 +74,9 @@ class Mirror:
                 _upsert(conn, invoices, source, invoice.key, _invoice_row(invoice, now))
             closed = dict(changes.closed)
             if changes.complete_snapshot:
-                for key in _open_keys(conn, source) - seen:
+                # A record skipped as unreadable is not gone from the open list.
+                unreadable = {record for record, _ in changes.skipped}
+                for key in _open_keys(conn, source) - seen - unreadable:
                     closed.setdefault(key, InvoiceStatus.PAID)
             for key, status in closed.items():
                 _close(conn, source, key, status, now)
@@ -161,6 +163,7 @@ class Holds:
         }
         with self._engine.begin() as conn:
             result = conn.execute(insert(holds).values(**values))
+            assert result.inserted_primary_key is not None
             hold_id = int(result.inserted_primary_key[0])
         return Hold(hold_id, kind, reason, set_by, invoice_key, debtor_key, until)
 

@@ -1,0 +1,1 @@
+"""The Moneybird adapter: client → resources → mapping → adapter, plus an emulator."""

@@ -1,0 +1,1 @@
+"""Collection law as data and pure functions: the Netherlands first."""

@@ -1,0 +1,1 @@
+"""Data files: statutory interest rates."""
