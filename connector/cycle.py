@@ -14,7 +14,7 @@ import structlog
 from adapters.base import Adapter
 from connector.errors import (
     BudgetExhausted,
-    ConfigError,
+    DunningError,
     FatalSourceError,
     RetriableError,
 )
@@ -84,8 +84,11 @@ class Cycle:
             result.status, result.error = "failed", f"temporary: {exc}"
         except FatalSourceError as exc:
             result.status, result.error = "failed", str(exc)
-        except ConfigError as exc:
+        except DunningError as exc:
             result.status, result.error = "failed", str(exc)
+        except Exception as exc:  # a bug must not take the daemon down with it
+            log.exception("cycle_crashed", source=self.source)
+            result.status, result.error = "failed", f"internal error: {exc!r}"
         duration = round(time.monotonic() - started, 3)
         summary = {**result.summary(), "duration_s": duration}
         if result.error:

@@ -26,6 +26,7 @@ from connector.errors import (
     ChannelFailed,
     ChannelRetriable,
     FatalSourceError,
+    RecordError,
     SourceError,
 )
 from connector.faults import crash_point
@@ -124,6 +125,16 @@ class Executor:
             )
             try:
                 note_id = self.adapter.write_note(note)
+            except RecordError as exc:
+                # Nothing left to write on (the invoice was deleted meanwhile).
+                self.ledger.update(record.key, now, note_state="not_written")
+                log.warning(
+                    "note_not_written",
+                    source=self.source,
+                    action=record.key,
+                    reason=str(exc),
+                )
+                continue
             except SourceError as exc:
                 counts["notes_failed"] += 1
                 log.warning(

@@ -290,9 +290,8 @@ class MoneybirdAdapter:
                 continue  # deleted meanwhile: nothing to write on
             existing = _find_note(record, tag)
             if existing is None:
-                existing = self._post_note(
-                    resource, target, f"{text}\n\n{tag}", tag, todo, assignee
-                )
+                body = text if tag in text else f"{text}\n\n{tag}"
+                existing = self._post_note(resource, target, body, tag, todo, assignee)
             written.append(existing)
         if not written:
             raise RecordError(f"none of {', '.join(targets)} exists any more")
