@@ -223,9 +223,16 @@ def status() -> None:
 
 
 @main.command()
+@click.option(
+    "--adapter",
+    type=click.Choice(["moneybird", "csv"]),
+    default="moneybird",
+    show_default=True,
+    help="Which emulated bookkeeping package to run against.",
+)
 @click.option("--keep", is_flag=True, help="Keep the demo state of an earlier run.")
 @friendly
-def demo(keep: bool) -> None:
+def demo(adapter: str, keep: bool) -> None:
     """The main job, offline, on the embedded sample; writes under ./ only."""
     from connector.demo import run_demo
 
@@ -233,7 +240,7 @@ def demo(keep: bool) -> None:
     settings = Settings()
     if "DUNNING_LOG_LEVEL" not in os.environ:
         configure_logging(settings.log_format, "WARNING")
-    sys.exit(run_demo(Path.cwd(), keep=keep))
+    sys.exit(run_demo(Path.cwd(), adapter=adapter, keep=keep))
 
 
 def _state(text: str) -> State:
