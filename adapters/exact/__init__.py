@@ -1,0 +1,1 @@
+"""The Exact Online adapter: client, tokens, resources, mapping and emulator."""
