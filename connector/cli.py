@@ -243,6 +243,11 @@ def demo(adapter: str, keep: bool) -> None:
     sys.exit(run_demo(Path.cwd(), adapter=adapter, keep=keep))
 
 
+from connector.holds_cli import register as _register_holds  # noqa: E402
+
+_register_holds(main, friendly)
+
+
 def _state(text: str) -> State:
     try:
         return State(text)

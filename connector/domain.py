@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 CENT = Decimal("0.01")
@@ -139,11 +139,25 @@ class Invoice:
 
 
 @dataclass(frozen=True, slots=True)
+class Instalment:
+    """One agreed payment of an arrangement."""
+
+    due_on: date
+    amount: Decimal
+
+
+#: Days an instalment may be late before the arrangement counts as broken.
+INSTALMENT_GRACE_DAYS = 3
+
+
+@dataclass(frozen=True, slots=True)
 class Hold:
     """A local reason to leave an invoice (or all of a debtor's invoices) alone.
 
     Holds live in the state store only, so no re-sync from the source can undo them.
-    `until` is the last day of the hold, if it ends by itself.
+    `until` is the last day of the hold, if it ends by itself (a promise to pay
+    ends on the promised day). An arrangement holds while its instalments are
+    paid: one missed by more than the grace days ends it, and the plan resumes.
     """
 
     id: int
@@ -153,10 +167,27 @@ class Hold:
     invoice_key: str | None = None
     debtor_key: str | None = None
     until: date | None = None
+    instalments: tuple[Instalment, ...] = ()
 
-    def applies(self, invoice: Invoice, today: date) -> bool:
-        if self.until is not None and today > self.until:
-            return False
+    def covers(self, invoice: Invoice) -> bool:
+        """Whether the hold is on this invoice, or on its debtor."""
         if self.invoice_key is not None:
             return self.invoice_key == invoice.key
         return self.debtor_key == invoice.debtor_key
+
+    def in_force(self, invoice: Invoice, today: date) -> bool:
+        """Whether the hold still stops the plan for this invoice today."""
+        if self.until is not None and today > self.until:
+            return False
+        if self.kind is HoldKind.ARRANGEMENT and self.instalments:
+            return not self.missed_instalment(invoice, today)
+        return True
+
+    def missed_instalment(self, invoice: Invoice, today: date) -> bool:
+        """Whether less was paid than the instalments due by now (with grace)."""
+        grace = timedelta(days=INSTALMENT_GRACE_DAYS)
+        owed = sum(
+            (i.amount for i in self.instalments if i.due_on + grace < today), Decimal(0)
+        )
+        paid = invoice.total - invoice.open_amount
+        return paid < owed

@@ -153,7 +153,7 @@ def _plan(
             or invoice.open_amount < minimum
         ):
             reason = _blocked(
-                invoice, debtor, holds_by_invoice, holds_by_debtor, minimum
+                invoice, debtor, holds_by_invoice, holds_by_debtor, minimum, today
             )
             if reason is not None:
                 skips.append(Skip(invoice.key, invoice.debtor_key, None, reason))
@@ -180,31 +180,33 @@ def _plan(
 
 def _index_holds(
     holds: Sequence[Hold], today: date
-) -> tuple[dict[str, Hold], dict[str, Hold]]:
-    by_invoice: dict[str, Hold] = {}
-    by_debtor: dict[str, Hold] = {}
+) -> tuple[dict[str, list[Hold]], dict[str, list[Hold]]]:
+    by_invoice: dict[str, list[Hold]] = {}
+    by_debtor: dict[str, list[Hold]] = {}
     for hold in holds:
         if hold.until is not None and today > hold.until:
             continue
         if hold.invoice_key is not None:
-            by_invoice.setdefault(hold.invoice_key, hold)
+            by_invoice.setdefault(hold.invoice_key, []).append(hold)
         elif hold.debtor_key is not None:
-            by_debtor.setdefault(hold.debtor_key, hold)
+            by_debtor.setdefault(hold.debtor_key, []).append(hold)
     return by_invoice, by_debtor
 
 
 def _blocked(
     invoice: Invoice,
     debtor: Debtor | None,
-    by_invoice: Mapping[str, Hold],
-    by_debtor: Mapping[str, Hold],
+    by_invoice: Mapping[str, list[Hold]],
+    by_debtor: Mapping[str, list[Hold]],
     minimum: Decimal,
+    today: date,
 ) -> str | None:
     if debtor is None:
         return "unknown debtor"
-    hold = by_invoice.get(invoice.key) or by_debtor.get(invoice.debtor_key)
-    if hold is not None:
-        return f"on hold: {hold.kind.value} ({hold.reason})"
+    holds = [*by_invoice.get(invoice.key, ()), *by_debtor.get(invoice.debtor_key, ())]
+    for hold in holds:
+        if hold.in_force(invoice, today):
+            return f"on hold: {hold.kind.value} ({hold.reason})"
     if invoice.open_amount < minimum:
         return f"below minimum open amount {minimum}"
     return None

@@ -18,6 +18,7 @@ from connector.domain import (
     DebtorKind,
     Hold,
     HoldKind,
+    Instalment,
     Invoice,
     InvoiceStatus,
     Payment,
@@ -47,6 +48,11 @@ class Mirror:
 
     def __init__(self, engine: Engine):
         self._engine = engine
+
+    def sources(self) -> list[str]:
+        """The names of the sources mirrored so far."""
+        with self._engine.connect() as conn:
+            return [row.name for row in conn.execute(select(sources.c.name))]
 
     def cursor(self, source: str) -> str | None:
         with self._engine.connect() as conn:
@@ -122,6 +128,16 @@ class Mirror:
             ).first()
         return None if row is None else _invoice(row)
 
+    def find_invoice(self, source: str, reference: str) -> Invoice | None:
+        """An invoice by its key at the source or by its number."""
+        query = select(invoices).where(
+            invoices.c.source == source,
+            (invoices.c.key == reference) | (invoices.c.number == reference),
+        )
+        with self._engine.connect() as conn:
+            rows = list(conn.execute(query))
+        return _invoice(rows[0]) if len(rows) == 1 else None
+
     def debtor(self, source: str, key: str) -> Debtor | None:
         with self._engine.connect() as conn:
             row = conn.execute(
@@ -147,6 +163,7 @@ class Holds:
         invoice_key: str | None = None,
         debtor_key: str | None = None,
         until: date | None = None,
+        instalments: tuple[Instalment, ...] = (),
     ) -> Hold:
         """Set a hold on one invoice or on all of a debtor's invoices."""
         if (invoice_key is None) == (debtor_key is None):
@@ -160,12 +177,18 @@ class Holds:
             "set_by": set_by,
             "until": until,
             "created_at": now,
+            "instalments": [
+                {"due_on": i.due_on.isoformat(), "amount": str(i.amount)}
+                for i in instalments
+            ],
         }
         with self._engine.begin() as conn:
             result = conn.execute(insert(holds).values(**values))
             assert result.inserted_primary_key is not None
             hold_id = int(result.inserted_primary_key[0])
-        return Hold(hold_id, kind, reason, set_by, invoice_key, debtor_key, until)
+        return Hold(
+            hold_id, kind, reason, set_by, invoice_key, debtor_key, until, instalments
+        )
 
     def release(self, hold_id: int, released_by: str, now: datetime) -> bool:
         with self._engine.begin() as conn:
@@ -311,4 +334,8 @@ def _hold(row: Any) -> Hold:
         invoice_key=row.invoice_key,
         debtor_key=row.debtor_key,
         until=row.until,
+        instalments=tuple(
+            Instalment(date.fromisoformat(i["due_on"]), Decimal(i["amount"]))
+            for i in row.instalments or ()
+        ),
     )

@@ -123,6 +123,7 @@ holds = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("released_at", UtcDateTime),
     Column("released_by", String(200)),
+    Column("instalments", JSON),
     Index("ix_holds_source", "source", "released_at"),
 )
 
