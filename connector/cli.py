@@ -243,6 +243,73 @@ def demo(adapter: str, keep: bool) -> None:
     sys.exit(run_demo(Path.cwd(), adapter=adapter, keep=keep))
 
 
+@main.group()
+def report() -> None:
+    """Reports on the open receivables in the mirror."""
+
+
+@report.command("aging")
+@config_option
+@click.option(
+    "--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Age as of this day."
+)
+@click.option("--source", "source_name", help="Only this source.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write every debtor row and the totals to this CSV file.",
+)
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also draw a stacked bar chart (total and top 10 debtors) as PNG.",
+)
+@click.option("--by-debtor", is_flag=True, help="List every debtor, not only totals.")
+@friendly
+def aging_report(
+    config: Path,
+    on: Any,
+    source_name: str | None,
+    csv_path: Path | None,
+    png_path: Path | None,
+    by_debtor: bool,
+) -> None:
+    """Open receivables by days past due, per debtor and currency, with DSO."""
+    from datetime import timedelta
+
+    from connector.aging import DSO_WINDOW_DAYS, aging, to_csv, to_text
+    from connector.aging_chart import write_chart
+    from connector.runtime import system_clock
+
+    settings = Settings()
+    policy = _policy(config, settings)
+    store = _store(settings)
+    today = on.date() if on else system_clock().astimezone(policy.tz).date()
+    names = [s.name for s in policy.sources]
+    if source_name is not None:
+        if source_name not in names:
+            raise ConfigError(f"no source named {source_name!r} in {config}")
+        names = [source_name]
+    if (csv_path or png_path) and len(names) > 1:
+        raise ConfigError("--csv and --png take one source: add --source NAME")
+    first = today - timedelta(days=DSO_WINDOW_DAYS - 1)
+    for name in names:
+        snapshot = store.mirror.snapshot(name)
+        sales = store.mirror.issued_since(name, first)
+        result = aging(
+            snapshot.invoices, snapshot.debtors, today, sales=sales, source=name
+        )
+        click.echo(to_text(result, by_debtor=by_debtor))
+        if csv_path is not None:
+            csv_path.write_text(to_csv(result), encoding="utf-8", newline="")
+            click.echo(f"wrote {csv_path}")
+        if png_path is not None:
+            write_chart(result, png_path)
+            click.echo(f"wrote {png_path}")
+
+
 from connector.holds_cli import register as _register_holds  # noqa: E402
 
 _register_holds(main, friendly)

@@ -19,6 +19,7 @@ from connector.errors import (
     RetriableError,
 )
 from connector.execute import Executor, Mailer
+from connector.law.calendar import is_public_holiday
 from connector.planner import Plan, plan_actions
 from connector.policy import Policy
 from connector.render import TemplateRenderer
@@ -152,4 +153,6 @@ class Cycle:
         local = now.astimezone(self.policy.tz)
         window = self.policy.send_window
         in_hours = window.start <= local.time() < window.until
+        if not window.holidays and is_public_holiday(local.date()):
+            return False
         return local.weekday() in window.days and in_hours

@@ -351,12 +351,31 @@ def _group(
             group = (inv.debtor_key, item.plan, item.step.id, inv.currency, inv.key)
         groups[group].append(item)
     actions = []
-    for (debtor_key, plan, step_id, currency, *_), items in groups.items():
-        debtor = debtors[debtor_key]
-        credit_notes = tuple(credits.get((debtor_key, currency), ()))
-        action = _action(source, debtor, plan, items, credit_notes, currency, today)
+    # A debtor's open credit is netted in one message only: the one for the
+    # earliest step of the plan (and the earliest invoice). While it covers a
+    # message, that message is skipped and the credit passes to the next.
+    credit_used: set[tuple[str, str]] = set()
+    position = {
+        (plan, step.id): index
+        for plan, steps in policy.plans.items()
+        for index, step in enumerate(steps)
+    }
+    order = sorted(
+        (g[0], g[3], position[(g[1], g[2])], groups[g][0].invoice.due_date, g)
+        for g in groups
+    )
+    for *_, group in order:
+        debtor_key, plan, step_id, currency = group[:4]
+        items = groups[group]
+        pair = (debtor_key, currency)
+        credit_notes = () if pair in credit_used else tuple(credits.get(pair, ()))
+        action = _action(
+            source, debtors[debtor_key], plan, items, credit_notes, currency, today
+        )
         reason = _action_blocked(action, policy)
         if reason is None:
+            if credit_notes:
+                credit_used.add(pair)
             actions.append(action)
             continue
         for item in items:

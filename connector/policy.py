@@ -65,6 +65,7 @@ class SendWindow(Strict):
     days: Weekdays = (0, 1, 2, 3, 4)
     start: time = Field(time(9, 0), alias="from")
     until: time = time(17, 0)
+    holidays: bool = False  # whether to send on public holidays
 
     @model_validator(mode="after")
     def _ordered(self) -> SendWindow:
@@ -321,7 +322,10 @@ def check_policy(
 
     With ``secrets``, every secret the policy names must be set.
     """
-    doc = load_located(path)
+    try:
+        doc = load_located(path)
+    except ConfigError as exc:  # unreadable: that is the one problem to report
+        return None, [exc]
     if not isinstance(doc.data, dict):
         return None, [doc.error((), "the policy must be a mapping of keys to values")]
     try:

@@ -57,12 +57,7 @@ def parse_located(text: str, file: str) -> LocatedDocument:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(
-            f"YAML syntax error: {problem}", file=file, line=line
-        ) from None
+        raise _syntax_error(exc, file) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=file) from None
     if node is None:
@@ -70,6 +65,42 @@ def parse_located(text: str, file: str) -> LocatedDocument:
     lines: dict[PathKey, int] = {(): node.start_mark.line + 1}
     data = _build(node, (), lines, file)
     return LocatedDocument(file, data, lines)
+
+
+# PyYAML's words for common mistakes, with what they mean to someone editing a file.
+_PLAIN_WORDS = (
+    (
+        "mapping values are not allowed",
+        "check the indentation of this line, and put quotes around a value"
+        " that contains ': '",
+    ),
+    ("cannot start any token", "indent with spaces, not tabs"),
+    ("could not find expected ':'", "a key needs a ':' after it"),
+    ("expected <block end>", "this line is indented differently from the ones above"),
+)
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> ConfigError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    opened = exc.context_mark
+    context = exc.context or ""
+    if opened is not None and line is not None and opened.line + 1 < line:
+        # An unclosed bracket or quote is noticed lines later; the line to fix is
+        # the one where it was opened.
+        if context.startswith("while parsing a flow"):
+            message = (
+                "YAML syntax error: a '{' or '[' opened on this line is not closed"
+                f" (or a ',' is missing); the file cannot be read at line {line}"
+            )
+            return ConfigError(message, file=file, line=opened.line + 1)
+        if context.startswith("while scanning a quoted"):
+            message = "YAML syntax error: a quote opened on this line is not closed"
+            return ConfigError(message, file=file, line=opened.line + 1)
+    hint = next((words for key, words in _PLAIN_WORDS if key in problem), None)
+    message = f"YAML syntax error: {problem}" + (f" ({hint})" if hint else "")
+    return ConfigError(message, file=file, line=line)
 
 
 def _build(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], file: str) -> Any:

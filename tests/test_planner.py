@@ -272,3 +272,27 @@ def test_action_keys_are_the_same_for_the_same_inputs_in_any_order():
     assert action_key("s", "d", "reminder", ["a"]) != action_key(
         "s", "d", "call", ["a"]
     )
+
+
+def test_a_credit_note_is_netted_in_one_message_only(tmp_path):
+    # Two steps due the same day for one debtor: the reminder for i2 (due 30 Nov,
+    # 3 days -> 3 Dec) and the second reminder for i1 (reminder taken 26 Nov,
+    # 7 days later -> 3 Dec). The -100.00 credit goes with the earlier step of
+    # the plan only: reminder 300.00 - 100.00 = 200.00, second reminder 300.00.
+    policy = make_policy(
+        tmp_path,
+        "- {id: reminder, after: 3 days past due, email: reminder}\n"
+        "- {id: second, after: 7 days after reminder, email: second_reminder}\n",
+    )
+    invoices = [
+        invoice("i1", date(2026, 11, 23), "300.00"),
+        invoice("i2", date(2026, 11, 30), "300.00"),
+        invoice("c1", date(2026, 11, 1), "-100.00"),
+    ]
+    taken = {"i1": done("reminder", date(2026, 11, 26))}
+    actions = plan(policy, invoices, date(2026, 12, 3), progress=taken).actions
+    asked = {a.step.id: (a.total_open, len(a.credit_notes)) for a in actions}
+    assert asked == {
+        "reminder": (Decimal("200.00"), 1),
+        "second": (Decimal("300.00"), 0),
+    }

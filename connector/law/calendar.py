@@ -1,8 +1,12 @@
 """Business days in the Netherlands: Monday to Friday, except public holidays.
 
-The public holidays come from the `holidays` package (its "public" category for
-NL), looked up once per year and kept, because the planner asks about the same
-few years for every invoice it plans.
+The holidays are those the Algemene termijnenwet (art. 3) recognises for legal
+terms: New Year's Day, Easter Monday, Ascension Day, Whit Monday, King's Day,
+Liberation Day (5 May, every year) and both Christmas days. The dates come from
+the `holidays` package; Good Friday, which it also lists, is not a holiday under
+that act, and 5 May is added in the years the package leaves it out. They are
+looked up once per year and kept, because the planner asks about the same few
+years for every invoice it plans.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from datetime import date, timedelta
 from functools import cache
 
 import holidays
+from dateutil.easter import easter
 
 ONE_DAY = timedelta(days=1)
 SATURDAY = 5
@@ -20,8 +25,12 @@ MONDAY = 0
 
 @cache
 def public_holidays(year: int) -> frozenset[date]:
-    """The Dutch public holidays of one year."""
-    return frozenset(holidays.country_holidays("NL", years=year))
+    """The Dutch public holidays of one year, as the Algemene termijnenwet has them."""
+    listed = holidays.country_holidays("NL", years=year)
+    good_friday = easter(year) - timedelta(days=2)
+    days = {day for day in listed if day != good_friday}
+    days.add(date(year, 5, 5))
+    return frozenset(days)
 
 
 def is_public_holiday(day: date) -> bool:

@@ -119,6 +119,14 @@ class Mirror:
             )
             return Snapshot(found, [_invoice(row) for row in invoice_rows])
 
+    def issued_since(self, source: str, first: date) -> list[Invoice]:
+        """Every invoice of a source issued on or after ``first``, in any status."""
+        query = select(invoices).where(
+            invoices.c.source == source, invoices.c.issue_date >= first
+        )
+        with self._engine.connect() as conn:
+            return [_invoice(row) for row in conn.execute(query)]
+
     def invoice(self, source: str, key: str) -> Invoice | None:
         with self._engine.connect() as conn:
             row = conn.execute(

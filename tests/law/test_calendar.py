@@ -80,3 +80,13 @@ def test_business_days_cross_into_the_next_year() -> None:
 
 def test_the_holidays_of_a_year_are_looked_up_once() -> None:
     assert public_holidays(2031) is public_holidays(2031)
+
+
+def test_good_friday_is_a_business_day_under_the_termijnenwet():
+    # Good Friday 2026 is 3 April; the Algemene termijnenwet does not list it.
+    assert is_business_day(date(2026, 4, 3))
+
+
+def test_liberation_day_is_a_holiday_every_year():
+    # 5 May 2026 is a Tuesday, not a lustrum year; the act lists 5 May every year.
+    assert not is_business_day(date(2026, 5, 5))
