@@ -57,6 +57,7 @@ class Cycle:
         clock: Clock,
         *,
         dry_run: bool = False,
+        secrets: Callable[[str], str] | None = None,
     ):
         self.policy = policy
         self.source = source

@@ -20,7 +20,8 @@ import structlog
 from adapters.base import Adapter, Note
 from connector.channels.email import DeliveryUncertain, OutgoingEmail
 from connector.channels.outbox import OutboxChannel
-from connector.domain import Invoice, InvoiceStatus
+from connector.charges import Charges, charges_for
+from connector.domain import HoldKind, Invoice, InvoiceStatus
 from connector.errors import (
     ChannelError,
     ChannelFailed,
@@ -30,6 +31,9 @@ from connector.errors import (
     SourceError,
 )
 from connector.faults import crash_point
+from connector.handover import deliver, make_dossier
+from connector.letter_actions import letter_content, letter_term
+from connector.letters.letter import letter_subject, render_letter
 from connector.messages import (
     build_email,
     note_for,
@@ -68,6 +72,7 @@ class Executor:
         renderer: TemplateRenderer,
         mailer: Callable[[], Mailer],
         clock: Callable[[], datetime],
+        secrets: Callable[[str], str] | None = None,
     ):
         self.policy = policy
         self.source = source
@@ -77,6 +82,7 @@ class Executor:
         self.renderer = renderer
         self.mailer = mailer
         self.clock = clock
+        self.store_secret = secrets
 
     def preview(self, planned: Sequence[PlannedAction], today: date) -> Counter[str]:
         """Render what would be sent into the dry-run outbox; record nothing."""
@@ -246,9 +252,13 @@ class Executor:
             "total": str(action.total_open),
             "currency": action.currency,
         }
+        charges = charges_for(action, self.policy, today)
+        payload.update(charges.ledger_record())
         if action.channel == "email":
-            message = render_email(action, self.policy, self.renderer, today)
+            message = render_email(action, self.policy, self.renderer, today, charges)
             payload.update(to=list(action.debtor.emails), subject=message.subject)
+        if action.channel == "letter":
+            payload.update(letter=action.step.letter, delivery=action.step.delivery)
         return payload
 
     def _rebuild(
@@ -315,8 +325,8 @@ class Executor:
         today: date,
         counts: Counter[str],
     ) -> None:
-        emails = [(r, a) for r, a in ready if a.channel == "email"]
-        others = [(r, a) for r, a in ready if a.channel != "email"]
+        emails = [(r, a) for r, a in ready if _needs_mailer(a)]
+        others = [(r, a) for r, a in ready if not _needs_mailer(a)]
         for record, action in others:
             self._run_one(record, action, None, now, today, counts)
         if not emails:
@@ -392,16 +402,19 @@ class Executor:
     def _carry_out(
         self, action: PlannedAction, sender: Sender | None, now: datetime, today: date
     ) -> dict[str, Any]:
+        charges = charges_for(action, self.policy, today)
         if action.channel == "email":
             assert sender is not None
-            message = render_email(action, self.policy, self.renderer, today)
-            email = build_email(action, message, self.policy, now)
+            message = render_email(action, self.policy, self.renderer, today, charges)
+            attachments = self._invoice_copies(action)
+            email = build_email(action, message, self.policy, now, attachments)
             message_id = sender.send(email)
-            return {
-                "message_id": message_id,
-                "to": list(email.to),
-                "subject": email.subject,
-            }
+            result = {"message_id": message_id, "to": list(email.to)}
+            return {**result, "subject": email.subject, **charges.ledger_record()}
+        if action.channel == "letter":
+            return self._send_letter(action, sender, charges, now, today)
+        if action.channel == "handover":
+            return self._hand_over(action, charges, now, today)
         if action.channel == "task":
             due_on = today + timedelta(days=1)
             task_id = self.adapter.create_task(
@@ -412,6 +425,96 @@ class Executor:
         text = render_text(action.step.note, action, self.policy, today)
         note_id = self.adapter.write_note(note_for(action, self.policy, now, {}, text))
         return {"note_id": note_id}
+
+    def _send_letter(
+        self,
+        action: PlannedAction,
+        sender: Sender | None,
+        charges: Charges,
+        now: datetime,
+        today: date,
+    ) -> dict[str, Any]:
+        content = letter_content(action, self.policy, charges, today)
+        pdf = render_letter(content)
+        folder = self.policy.print_dir()
+        by_post = action.step.delivery == "post"
+        name = f"{today.isoformat()}-{action.step.letter}-{action.key[:12]}.pdf"
+        path = (folder if by_post else folder / "sent") / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pdf)
+        result: dict[str, Any] = {
+            "letter": action.step.letter,
+            "delivery": action.step.delivery,
+            "file": str(path),
+            **charges.ledger_record(),
+        }
+        if by_post:
+            lines = [*action.debtor.address.lines, action.debtor.address.postcode]
+            result["address"] = " ".join([*lines, action.debtor.address.city]).strip()
+        else:
+            if sender is None:
+                raise ChannelFailed("a letter by email needs the email channel")
+            extra = {"letter_subject": letter_subject(content)}
+            message = render_email(
+                action,
+                self.policy,
+                self.renderer,
+                today,
+                charges,
+                template="letter",
+                extra=extra,
+            )
+            attachment = (name, pdf, "application/pdf")
+            email = build_email(action, message, self.policy, now, (attachment,))
+            result["message_id"] = sender.send(email)
+            result["to"] = list(email.to)
+            result["subject"] = email.subject
+            result["accepted_at"] = self.clock().isoformat()
+        if content.fourteen_day is not None:
+            term = letter_term(action, today)
+            result["received_on"] = term.received_on.isoformat()
+            result["last_day"] = term.last_day.isoformat()
+            result["costs_chargeable_from"] = term.costs_chargeable_from.isoformat()
+            result["costs_stated"] = str(content.fourteen_day.costs_if_unpaid.total)
+        return result
+
+    def _hand_over(
+        self, action: PlannedAction, charges: Charges, now: datetime, today: date
+    ) -> dict[str, Any]:
+        assert action.step.handover is not None
+        agency = self.policy.agencies[action.step.handover]
+        keys = {i.key for i in action.invoices}
+        history = [
+            record
+            for record in self.ledger.find(
+                source=self.source, debtor_key=action.debtor.key
+            )
+            if keys.intersection(record.invoice_keys)
+        ]
+        dossier = make_dossier(action, self.policy, charges, history, today)
+        where = deliver(dossier, agency, self.policy, self.store_secret)
+        for invoice in action.invoices:
+            self.store.holds.add(
+                self.source,
+                HoldKind.HANDOVER,
+                f"handed over to {action.step.handover}",
+                "dunning",
+                now,
+                invoice_key=invoice.key,
+            )
+        return {"agency": action.step.handover, **where, **charges.ledger_record()}
+
+    def _invoice_copies(
+        self, action: PlannedAction
+    ) -> tuple[tuple[str, bytes, str], ...]:
+        """Copies of the invoices, when the step asks and the source offers them."""
+        download = getattr(self.adapter, "download_pdf", None)
+        if "invoices" not in action.step.attach or download is None:
+            return ()
+        return tuple(
+            (f"{invoice.number}.pdf", download(invoice.key), "application/pdf")
+            for invoice in action.invoices
+        )
 
     def _defer(
         self,
@@ -460,6 +563,11 @@ class Executor:
         )
         counts["failed"] += 1
         log.error("action_failed", source=self.source, action=record.key, error=error)
+
+
+def _needs_mailer(action: PlannedAction) -> bool:
+    by_email = action.channel == "letter" and action.step.delivery == "email"
+    return action.channel == "email" or by_email
 
 
 def _closed_reason(status: InvoiceStatus) -> str:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.numbers import format_currency
 from jinja2.sandbox import SandboxedEnvironment
 
 from adapters.base import Note, Task
 from connector.channels.email import OutgoingEmail
+
+if TYPE_CHECKING:
+    from connector.charges import Charges
 from connector.domain import Debtor, Invoice
 from connector.planner import PlannedAction
 from connector.policy import Policy
@@ -26,11 +29,15 @@ def debtor_language(debtor: Debtor, policy: Policy) -> str:
 
 
 def template_context(
-    action: PlannedAction, policy: Policy, today: date
+    action: PlannedAction,
+    policy: Policy,
+    today: date,
+    charges: Charges | None = None,
 ) -> dict[str, Any]:
     """The values every message template may use (see `connector.render`)."""
     pay_urls = {i.pay_url for i in action.invoices if i.pay_url}
     return {
+        "charges": _charges(action, charges),
         "debtor": {
             "name": action.debtor.name,
             "customer_number": action.debtor.customer_number,
@@ -48,6 +55,14 @@ def template_context(
     }
 
 
+def _charges(action: PlannedAction, charges: Charges | None) -> dict[str, Any]:
+    if charges is None:
+        return {"costs": None, "interest": None, "total": action.total_open}
+    costs = charges.costs.net + charges.costs.vat if charges.costs else None
+    interest = charges.interest.total if charges.interest else None
+    return {"costs": costs, "interest": interest or None, "total": charges.total}
+
+
 def _invoice(invoice: Invoice, today: date) -> dict[str, Any]:
     return {
         "number": invoice.number,
@@ -62,17 +77,29 @@ def _invoice(invoice: Invoice, today: date) -> dict[str, Any]:
 
 
 def render_email(
-    action: PlannedAction, policy: Policy, renderer: TemplateRenderer, today: date
+    action: PlannedAction,
+    policy: Policy,
+    renderer: TemplateRenderer,
+    today: date,
+    charges: Charges | None = None,
+    *,
+    template: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> RenderedMessage:
     """The subject and bodies of an email action, in the debtor's language."""
-    assert action.step.email is not None
+    name = template or action.step.email
+    assert name is not None
     language = debtor_language(action.debtor, policy)
-    context = template_context(action, policy, today)
-    return renderer.render(action.step.email, language, context)
+    context = {**template_context(action, policy, today, charges), **(extra or {})}
+    return renderer.render(name, language, context)
 
 
 def build_email(
-    action: PlannedAction, message: RenderedMessage, policy: Policy, now: datetime
+    action: PlannedAction,
+    message: RenderedMessage,
+    policy: Policy,
+    now: datetime,
+    attachments: tuple[tuple[str, bytes, str], ...] = (),
 ) -> OutgoingEmail:
     """The email to send for an action, with our own deterministic Message-ID."""
     domain = policy.sender.email.rsplit("@", 1)[1]
@@ -87,6 +114,7 @@ def build_email(
         sender_email=policy.sender.email,
         reply_to=policy.sender.reply_to,
         date=now,
+        attachments=attachments,
     )
 
 
@@ -141,10 +169,18 @@ def note_for(
 
 
 def _what(action: PlannedAction, result: Mapping[str, Any]) -> str:
+    to = ", ".join(result.get("to", action.debtor.emails))
     if action.channel == "email":
-        to = ", ".join(result.get("to", action.debtor.emails))
         subject = result.get("subject", "")
         return f"Email {action.step.email!r} ({subject}) sent to {to}"
+    if action.channel == "letter":
+        how = f"emailed to {to}" if result.get("to") else "printed for posting"
+        text = f"Letter {action.step.letter!r} {how}"
+        if result.get("last_day"):
+            text += f"; its 14-day term ends on {result['last_day']}"
+        return text
+    if action.channel == "handover":
+        return f"Handed over to collection agency {action.step.handover!r}"
     return f"{action.channel} {action.step.id!r} carried out"
 
 

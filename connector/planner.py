@@ -26,8 +26,9 @@ from typing import NamedTuple
 
 from connector.domain import Debtor, Hold, Invoice, InvoiceStatus
 from connector.law.calendar import add_business_days, business_day_on_or_after
+from connector.law.fourteen_day import Delivery, FourteenDayTerm, fourteen_day_term
 from connector.policy import Policy, Segment, Step
-from connector.store.ledger import FINISHED, StepRecord
+from connector.store.ledger import FINISHED, State, StepRecord
 
 ONE_DAY = timedelta(days=1)
 ZERO = Decimal("0")
@@ -48,6 +49,13 @@ class PlannedAction:
     currency: str
     scheduled_on: date
     late: bool
+    #: The last day of the 14-day letter's term for each invoice that had one.
+    notices: tuple[tuple[str, date], ...] = ()
+
+    def notice_expired(self, today: date) -> bool:
+        """Whether every invoice had a 14-day letter whose term ran out by today."""
+        ended = dict(self.notices)
+        return all(i.key in ended and ended[i.key] < today for i in self.invoices)
 
     @property
     def total_open(self) -> Decimal:
@@ -90,6 +98,7 @@ class _Due(NamedTuple):
     scheduled_on: date
     plan: str
     segment: str
+    notice_until: date | None
 
 
 def plan_actions(
@@ -169,11 +178,12 @@ def _plan(
         outcome = ladders[segment.plan].next_step(invoice, debtor, taken)
         if outcome is None:
             continue
-        step, scheduled, waiting = outcome
+        step, scheduled, waiting, notice = outcome
         if waiting is not None:
             skips.append(Skip(invoice.key, debtor.key, step.id, waiting))
         else:
-            due.append(_Due(invoice, step, scheduled, segment.plan, segment.name))
+            item = _Due(invoice, step, scheduled, segment.plan, segment.name, notice)
+            due.append(item)
     actions = _group(source, due, debtors, credits, policy, today, skips)
     return Plan(actions, skips)
 
@@ -240,7 +250,8 @@ def _matches(segment: Segment, debtor: Debtor, owed: Decimal) -> bool:
     return all(checks)
 
 
-_Outcome = tuple[Step, date, str | None] | None
+# (the step, its date, why it waits, the last day of a 14-day letter's term)
+_Outcome = tuple[Step, date, str | None, date | None] | None
 
 
 class _Ladder:
@@ -265,6 +276,7 @@ class _Ladder:
             }
         )
         self.by_kind = any(s.when.debtor_kind is not None for s in steps)
+        self.by_id = {step.id: step for step in steps}
         self._cache: dict[tuple[object, ...], _Outcome] = {}
 
     def next_step(
@@ -288,21 +300,48 @@ class _Ladder:
     ) -> _Outcome:
         previous: date | None = None
         done_on: dict[str, date] = {}
+        notice: date | None = None
         for step in self.steps:
             record = taken.get(step.id)
             if record is not None:
                 if record.state not in FINISHED:
                     reason = f"waiting: step {step.id} is {record.state.value}"
-                    return (step, record.taken_on, reason)
+                    return (step, record.taken_on, reason, None)
                 previous = done_on[step.id] = record.taken_on
+                if step.is_fourteen_day_letter and record.state is State.DONE:
+                    notice = self._term(step, record.taken_on).last_day
                 continue
-            scheduled = _scheduled(invoice, step, done_on, previous)
+            scheduled = self._scheduled(invoice, step, done_on, previous)
             if not _applies(step, invoice, debtor):
                 # A step whose conditions do not hold is passed over on its date.
                 previous = done_on[step.id] = scheduled
                 continue
-            return (step, scheduled, None) if scheduled <= self.today else None
+            if scheduled > self.today:
+                return None
+            return (step, scheduled, None, notice)
         return None
+
+    def _scheduled(
+        self,
+        invoice: Invoice,
+        step: Step,
+        done_on: Mapping[str, date],
+        previous: date | None,
+    ) -> date:
+        after = step.after
+        if after.expired:
+            assert after.step is not None
+            letter = self.by_id[after.step]
+            if after.step not in done_on:
+                return date.max  # the letter was passed over: never expires
+            day = self._term(letter, done_on[after.step]).costs_chargeable_from
+            return _after_previous(_on_business_day(day), previous)
+        return _scheduled(invoice, step, done_on, previous)
+
+    @staticmethod
+    def _term(letter: Step, sent_on: date) -> FourteenDayTerm:
+        delivery = Delivery.POST if letter.delivery == "post" else Delivery.EMAIL
+        return fourteen_day_term(sent_on, delivery)
 
 
 def _scheduled(
@@ -314,9 +353,13 @@ def _scheduled(
         day = add_business_days(base, after.days)
     else:
         day = _on_business_day(base + timedelta(days=after.days))
+    return _after_previous(day, previous)
+
+
+def _after_previous(day: date, previous: date | None) -> date:
+    """Never on the same day as the step before it."""
     if previous is not None and day <= previous:
-        # Never on the same day as the step before it.
-        day = _on_business_day(previous + ONE_DAY)
+        return _on_business_day(previous + ONE_DAY)
     return day
 
 
@@ -410,6 +453,9 @@ def _action(
         currency=currency,
         scheduled_on=scheduled,
         late=scheduled < today,
+        notices=tuple(
+            (d.invoice.key, d.notice_until) for d in items if d.notice_until is not None
+        ),
     )
 
 

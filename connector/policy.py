@@ -170,6 +170,7 @@ AFTER_PATTERN = re.compile(
     r"^\s*(?P<n>\d+)\s+(?P<business>business\s+)?days?\s+"
     r"(?:(?P<due>past\s+due)|after\s+(?P<step>[a-z0-9_-]+))\s*$"
 )
+EXPIRED_PATTERN = re.compile(r"^\s*(?P<step>[a-z0-9_-]+)\s+expired\s*$")
 
 
 class After(Strict):
@@ -178,8 +179,11 @@ class After(Strict):
     days: int = Field(ge=0)
     business: bool = False
     step: str | None = None  # None means: after the due date
+    expired: bool = False  # after the term of that step's 14-day letter ran out
 
     def __str__(self) -> str:
+        if self.expired:
+            return f"{self.step} expired"
         unit = "business days" if self.business else "days"
         anchor = "past due" if self.step is None else f"after {self.step}"
         return f"{self.days} {unit} {anchor}"
@@ -188,11 +192,15 @@ class After(Strict):
 def _after(value: Any) -> Any:
     if not isinstance(value, str):
         return value
+    expired = EXPIRED_PATTERN.match(value)
+    if expired:
+        return {"days": 0, "step": expired["step"], "expired": True}
     match = AFTER_PATTERN.match(value)
     if not match:
         raise ValueError(
             f"{value!r} is not understood; write e.g. '3 days past due',"
-            " '5 business days past due' or '7 days after reminder'"
+            " '5 business days past due', '7 days after reminder' or"
+            " 'fourteen-day-letter expired'"
         )
     return {
         "days": int(match["n"]),
@@ -208,7 +216,19 @@ class StepCondition(Strict):
     debtor_kind: DebtorKind | None = None
 
 
-ACTION_KINDS = ("email", "task", "note")
+ACTION_KINDS = ("email", "task", "note", "letter", "handover")
+LETTER_KINDS = ("reminder", "demand", "fourteen_day")
+
+
+class Charge(Strict):
+    """What a step adds to the claim: collection costs and statutory interest.
+
+    For consumers (and small businesses treated as consumers) costs are charged
+    only after a 14-day letter whose term ran out unpaid; the planner checks it.
+    """
+
+    costs: Literal["statutory", "contract", "none"] = "none"
+    interest: Literal["statutory", "none"] = "none"
 
 
 class Step(Strict):
@@ -220,6 +240,11 @@ class Step(Strict):
     email: str | None = None
     task: str | None = None
     note: str | None = None
+    letter: Literal["reminder", "demand", "fourteen_day"] | None = None
+    handover: str | None = None
+    delivery: Literal["email", "post"] = "email"
+    charge: Charge | None = None
+    attach: tuple[Literal["letter", "invoices"], ...] = ()
     assignee: str | None = None
     approval: Literal["required", "none"] = "none"
 
@@ -239,6 +264,47 @@ class Step(Strict):
     @property
     def needs_approval(self) -> bool:
         return self.approval == "required"
+
+    @property
+    def is_fourteen_day_letter(self) -> bool:
+        return self.letter == "fourteen_day"
+
+
+class ContractCosts(Strict):
+    """Collection costs agreed with business customers: an amount or a percentage."""
+
+    fixed: Decimal | None = None
+    percent: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ContractCosts:
+        if (self.fixed is None) == (self.percent is None):
+            raise ValueError("give either fixed or percent")
+        return self
+
+
+class Law(Strict):
+    """How the Dutch collection rules apply to this creditor."""
+
+    creditor_deducts_vat: bool = True
+    vat_rate: Decimal = Decimal("0.21")
+    small_business_tag: str | None = None  # debtors with this tag count as consumers
+    contract_costs: ContractCosts | None = None
+    after_paid: Literal["claim", "waive"] = "claim"
+
+
+class Agency(Strict):
+    """A collection agency: where dossiers go."""
+
+    folder: str | None = None
+    webhook: str | None = None
+    webhook_secret: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Agency:
+        if self.folder is None and self.webhook is None:
+            raise ValueError("an agency needs a folder or a webhook")
+        return self
 
 
 class Defaults(Strict):
@@ -266,6 +332,9 @@ class Policy(Strict):
     segments: tuple[Segment, ...] = Field(min_length=1)
     plans: dict[str, tuple[Step, ...]]
     defaults: Defaults = Defaults()
+    law: Law = Law()
+    agencies: dict[str, Agency] = Field(default_factory=dict)
+    print_folder: str = "print"
 
     base_dir: Path = Field(Path("."), exclude=True)
 
@@ -294,6 +363,12 @@ class Policy(Strict):
 
     def outbox_dir(self) -> Path:
         return (self.base_dir / self.outbox).resolve()
+
+    def print_dir(self) -> Path:
+        return (self.base_dir / self.print_folder).resolve()
+
+    def folder(self, path: str) -> Path:
+        return (self.base_dir / path).resolve()
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -366,6 +441,29 @@ def _check_references(policy: Policy, doc: LocatedDocument) -> list[ConfigError]
             problems.append(doc.error(path, f"unknown plan {segment.plan!r}"))
     for plan_name, steps in policy.plans.items():
         problems.extend(_check_plan(plan_name, steps, doc))
+    problems.extend(_check_steps(policy, doc))
+    return problems
+
+
+def _check_steps(policy: Policy, doc: LocatedDocument) -> list[ConfigError]:
+    problems: list[ConfigError] = []
+    for name, steps in policy.plans.items():
+        by_id = {step.id: step for step in steps}
+        for index, step in enumerate(steps):
+            path = ("plans", name, index)
+            anchor = by_id.get(step.after.step or "")
+            if step.after.expired and anchor and not anchor.is_fourteen_day_letter:
+                problems.append(
+                    doc.error(
+                        (*path, "after"),
+                        f"'{step.after}' needs {step.after.step!r} to be a"
+                        " fourteen_day letter",
+                    )
+                )
+            if step.handover is not None and step.handover not in policy.agencies:
+                problems.append(
+                    doc.error((*path, "handover"), f"unknown agency {step.handover!r}")
+                )
     return problems
 
 

@@ -106,6 +106,7 @@ class Runtime:
                     self.mailer,
                     self.clock,
                     dry_run=self.dry_run,
+                    secrets=self.secrets,
                 )
                 return cycle.run()
         except TimeoutError:

@@ -218,8 +218,8 @@ def test_a_missing_template_is_a_config_error(renderer):
 
 
 def test_names_lists_the_messages_but_not_the_partials(renderer):
-    assert renderer.names("nl") == {"reminder", "second_reminder", "demand"}
-    assert renderer.names("en") == {"reminder", "second_reminder", "demand"}
+    assert renderer.names("nl") == {"reminder", "second_reminder", "demand", "letter"}
+    assert renderer.names("en") == {"reminder", "second_reminder", "demand", "letter"}
 
 
 # Errors point at the template file and line

@@ -152,12 +152,15 @@ class Ledger:
         states: Iterable[State] | None = None,
         keys: Sequence[str] | None = None,
         note_state: str | None = None,
+        debtor_key: str | None = None,
         limit: int | None = None,
     ) -> list[ActionRecord]:
         """Actions matching every filter given, newest first."""
         query = select(actions).order_by(actions.c.created_at.desc(), actions.c.key)
         if source is not None:
             query = query.where(actions.c.source == source)
+        if debtor_key is not None:
+            query = query.where(actions.c.debtor_key == debtor_key)
         if states is not None:
             query = query.where(actions.c.state.in_([s.value for s in states]))
         if keys is not None:

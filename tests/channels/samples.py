@@ -50,6 +50,7 @@ def context(
             invoice("C-2026-004", date(2026, 11, 20), date(2026, 11, 20), "-121.00"),
         ],
         "total_open": Decimal("1452.00"),
+        "charges": {"costs": None, "interest": None, "total": Decimal("1452.00")},
         "currency": "EUR",
         "sender": {
             "name": "Debiteurenbeheer Voorbeeld",
