@@ -23,6 +23,7 @@ from connector.law.calendar import is_public_holiday
 from connector.planner import Plan, plan_actions
 from connector.policy import Policy
 from connector.render import TemplateRenderer
+from connector.settlement import settle_paid
 from connector.store import Store
 
 Clock = Callable[[], datetime]
@@ -110,6 +111,8 @@ class Cycle:
                 counts["needs_review"] += 1
                 log.warning("action_interrupted", source=self.source, action=key)
         self._pull(now, counts)
+        if not self.dry_run:
+            counts.update(settle_paid(self.store, self.policy, self.source, now, today))
         result.plan = plan = self._plan(today)
         counts["planned"] = len(plan.actions)
         counts["skipped_by_plan"] = len(plan.skips)
@@ -122,6 +125,7 @@ class Cycle:
             counts.update(self.executor.write_back(now))
             return
         counts.update(self.executor.act(plan.actions, now, today))
+        counts.update(settle_paid(self.store, self.policy, self.source, now, today))
         counts.update(self.executor.write_back(now))
 
     def _pull(self, now: datetime, counts: Counter[str]) -> None:
