@@ -249,6 +249,8 @@ class Executor:
             "credit_notes": [
                 [c.number, str(c.open_amount)] for c in action.credit_notes
             ],
+            "credit_note_keys": [c.key for c in action.credit_notes],
+            "notices": [[key, day.isoformat()] for key, day in action.notices],
             "total": str(action.total_open),
             "currency": action.currency,
         }
@@ -280,7 +282,15 @@ class Executor:
             self._skip_record(record, "no invoice of it is open any more", counts)
             return None
         currency = still_open[0].currency
-        credits = self._credit_notes(record.debtor_key, currency)
+        # The credit notes and 14-day terms the planner gave this action, as
+        # they are now: credit is netted in the message it was planned for only.
+        credit_keys = record.payload.get("credit_note_keys", [])
+        found = [self.store.mirror.invoice(self.source, k) for k in credit_keys]
+        credits = tuple(c for c in found if c is not None and c.is_open)
+        notices = tuple(
+            (key, date.fromisoformat(day))
+            for key, day in record.payload.get("notices", [])
+        )
         return PlannedAction(
             key=record.key,
             source=self.source,
@@ -293,17 +303,7 @@ class Executor:
             currency=currency,
             scheduled_on=record.scheduled_on,
             late=record.late or record.scheduled_on < today,
-        )
-
-    def _credit_notes(self, debtor_key: str, currency: str) -> tuple[Invoice, ...]:
-        snapshot = self.store.mirror.snapshot(self.source)
-        return tuple(
-            i
-            for i in snapshot.invoices
-            if i.debtor_key == debtor_key
-            and i.currency == currency
-            and i.is_open
-            and i.open_amount < 0
+            notices=notices,
         )
 
     def _skip_record(

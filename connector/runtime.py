@@ -95,9 +95,14 @@ class Runtime:
             adapter = self.adapter_for(source)
         except DunningError as exc:
             log.error("cycle_finished", source=name, status="failed", error=str(exc))
+            if not self.dry_run:
+                now = self.clock()
+                cycle_id = self.store.start_cycle(name, now)
+                summary = {"status": "failed", "error": str(exc)}
+                self.store.finish_cycle(cycle_id, "failed", summary, now)
             return CycleResult(name, "failed", today, error=str(exc))
         try:
-            with self.store.lease(f"cycle:{name}", ttl_s=3600, wait_s=0.5):
+            with self.store.lease(f"cycle:{name}", ttl_s=120, wait_s=0.5, renew=True):
                 cycle = Cycle(
                     self.policy,
                     name,

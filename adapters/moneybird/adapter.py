@@ -1,46 +1,78 @@
 """The Moneybird adapter: the connector's protocol on top of resources and mapping.
 
-A pull costs 2 + ceil(changed / 100) + ceil(left / 100) requests (plus one per 100
-changed contacts): the ids and versions of the open invoices and of the contacts,
-then the changed records fetched by id. The cursor remembers the versions it saw.
+A pull costs 1 + ceil((changed + left) / 100) requests: the ids and versions of
+the open invoices, then the changed ones and those that left the open list,
+fetched by id together. A full pull (the first, then weekly) fetches every open
+invoice. At most once per ``contact_check_minutes`` a partial pull also lists the
+contacts' versions (one more request, plus one per 100 changed contacts), since
+a contact can change without its invoices. The cursor remembers what it saw.
+
+Notes are written on invoices read earlier in the same cycle (by the pull or the
+confirm): those reads show any note an earlier attempt left, so finding it costs
+no extra request. A write costs one POST per invoice, plus a pause when taking
+over reminders.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import structlog
 from pydantic import Field, field_validator, model_validator
 
-from adapters.base import AdapterOptions, Changes, Note, SourceContext, Task
+from adapters.base import (
+    AdapterOptions,
+    Changes,
+    Note,
+    SecretRef,
+    SourceContext,
+    Task,
+)
 from adapters.moneybird import mapping
+from adapters.moneybird.auth import OAuthApp, TokenKeeper, oauth_url_for
 from adapters.moneybird.client import (
     DEFAULT_BASE_URL,
     MoneybirdClient,
     NotSent,
     RateLimited,
+    RecordNotFound,
     Timeouts,
 )
 from adapters.moneybird.cursor import Cursor
-from adapters.moneybird.resources import Contacts, SalesInvoices, SynchronizedResource
+from adapters.moneybird.resources import (
+    Contacts,
+    Record,
+    SalesInvoices,
+    SynchronizedResource,
+)
 from connector.domain import Debtor, Invoice, InvoiceStatus
-from connector.errors import RecordError, RetriableError
+from connector.errors import ConfigError, RecordError, RetriableError
 
 log = structlog.get_logger(__name__)
 
 
 class MoneybirdOptions(AdapterOptions):
-    """A Moneybird source in the policy."""
+    """A Moneybird source in the policy.
+
+    ``auth: token`` (the default) uses a personal API token named by ``token``;
+    ``auth: oauth`` uses the grant stored for the source after consent, with the
+    app's ``client_id`` and ``client_secret``.
+    """
 
     administration: str = Field(pattern=r"^\d+$")
-    token_secret: str = Field(min_length=1)
+    auth: Literal["token", "oauth"] = "token"
+    token_secret: str | None = Field(default=None, min_length=1)
+    client_id: str | None = Field(default=None, min_length=1)
+    client_secret: SecretRef | None = None
+    oauth_url: str | None = None
     base_url: str = DEFAULT_BASE_URL
     take_over_reminders: bool = False
     task_assignee: str | None = None
     full_reconcile_days: int = Field(default=7, ge=1)
+    contact_check_minutes: int = Field(default=60, ge=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)
 
@@ -53,10 +85,20 @@ class MoneybirdOptions(AdapterOptions):
             data["token_secret"] = data.pop("token").get("secret")
         return data
 
-    @field_validator("administration", "task_assignee", mode="before")
+    @field_validator("administration", "task_assignee", "client_id", mode="before")
     @classmethod
     def _ids_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
+
+    @model_validator(mode="after")
+    def _credentials_for_auth(self) -> MoneybirdOptions:
+        if self.auth == "token" and self.token_secret is None:
+            raise ValueError("auth: token needs token: {secret: NAME}")
+        if self.auth == "oauth" and (self.client_id is None or not self.client_secret):
+            raise ValueError(
+                "auth: oauth needs client_id and client_secret: {secret: NAME}"
+            )
+        return self
 
 
 @dataclass
@@ -67,6 +109,20 @@ class _Pull:
     debtors: dict[str, Debtor] = field(default_factory=dict)
     closed: dict[str, InvoiceStatus] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def token_keeper(options: MoneybirdOptions, context: SourceContext) -> TokenKeeper:
+    """The keeper of a source's OAuth grant, from its options and the store."""
+    if context.store is None:
+        raise ConfigError(f"source {context.name!r}: auth: oauth needs the state store")
+    assert options.client_id is not None and options.client_secret is not None
+    app = OAuthApp(
+        options.client_id,
+        context.secret(options.client_secret.secret),
+        oauth_url=options.oauth_url or oauth_url_for(options.base_url),
+        timeout=(options.connect_timeout_s, options.read_timeout_s),
+    )
+    return TokenKeeper(context.store, context.name, app, context.now)
 
 
 def marker(key: str) -> str:
@@ -87,19 +143,32 @@ class MoneybirdAdapter:
         self.client = client
         self.invoices = SalesInvoices(client)
         self.contacts = Contacts(client)
+        self._read: dict[str, Record] = {}  # invoices read this cycle, by id
 
     @classmethod
     def create(
         cls, options: MoneybirdOptions, context: SourceContext
     ) -> MoneybirdAdapter:
-        """Build the adapter for one source; the token comes from ``context.secret``."""
-        token = context.secret(options.token_secret)
-        client = MoneybirdClient(
-            lambda: token,
-            options.administration,
-            base_url=options.base_url,
-            timeouts=Timeouts(options.connect_timeout_s, options.read_timeout_s),
-        )
+        """Build the adapter for one source; secrets come from ``context.secret``."""
+        timeouts = Timeouts(options.connect_timeout_s, options.read_timeout_s)
+        if options.auth == "oauth":
+            keeper = token_keeper(options, context)
+            client = MoneybirdClient(
+                keeper.access_token,
+                options.administration,
+                base_url=options.base_url,
+                timeouts=timeouts,
+                refresh_token=keeper.refresh_rejected,
+            )
+        else:
+            assert options.token_secret is not None  # the options check it
+            token = context.secret(options.token_secret)
+            client = MoneybirdClient(
+                lambda: token,
+                options.administration,
+                base_url=options.base_url,
+                timeouts=timeouts,
+            )
         return cls(options, context, client)
 
     # -- pull --------------------------------------------------------------------
@@ -108,23 +177,35 @@ class MoneybirdAdapter:
         """Open invoices changed since ``cursor``, their debtors, and what closed."""
         seen = Cursor.load(cursor)
         now = self.context.now()
-        full = seen.reconciled_at is None or now - seen.reconciled_at >= timedelta(
-            days=self.options.full_reconcile_days
+        self._read.clear()  # a pull starts a cycle: forget the last one's reads
+        full = _older_than(
+            seen.reconciled_at, now, days=self.options.full_reconcile_days
+        )
+        # A full pull fetches every open invoice with its contact embedded, so
+        # only a partial one needs the contact list to see contacts change.
+        check_contacts = not full and _older_than(
+            seen.contacts_checked_at, now, minutes=self.options.contact_check_minutes
         )
         remote = self.invoices.open_versions()
-        contact_versions = self.contacts.versions()
+        contact_versions = self.contacts.versions() if check_contacts else None
         wanted = [
             key
             for key, version in remote.items()
             if full or _needs_fetch(key, version, seen, known)
         ]
-        left = (set(known) | set(seen.invoices)) - set(remote)
-        fetched = set(wanted)
+        left = sorted((set(known) | set(seen.invoices)) - set(remote))
 
         pull = _Pull()
-        fresh = Cursor(reconciled_at=now if full else seen.reconciled_at)
-        self._read_changed(wanted, remote, pull, fresh)
-        self._read_left(sorted(left), pull)
+        fresh = Cursor(
+            reconciled_at=now if full else seen.reconciled_at,
+            contacts_checked_at=now
+            if full or check_contacts
+            else seen.contacts_checked_at,
+        )
+        records = self._fetch_invoices([*wanted, *left])
+        self._read_changed(wanted, records, remote, pull, fresh)
+        self._read_left(left, records, pull)
+        fetched = set(wanted)
         for key, version in remote.items():
             if key in fetched:
                 continue
@@ -142,10 +223,20 @@ class MoneybirdAdapter:
             skipped=pull.skipped,
         )
 
+    def _fetch_invoices(self, keys: Sequence[str]) -> dict[str, Record]:
+        """Full records by id, 100 a request; each is kept for the write-back."""
+        records = {mapping.text(r, "id"): r for r in self.invoices.fetch(keys)}
+        self._read.update(records)
+        return records
+
     def _read_changed(
-        self, wanted: list[str], remote: dict[str, int], pull: _Pull, fresh: Cursor
+        self,
+        wanted: list[str],
+        records: Mapping[str, Record],
+        remote: dict[str, int],
+        pull: _Pull,
+        fresh: Cursor,
     ) -> None:
-        records = {mapping.text(r, "id"): r for r in self.invoices.fetch(wanted)}
         for key in wanted:
             record = records.get(key)
             if record is None:  # deleted between the list and the fetch
@@ -179,29 +270,40 @@ class MoneybirdAdapter:
             return
         fresh.contacts[key] = (int(contact.get("version") or 0), language)
 
-    def _read_left(self, keys: list[str], pull: _Pull) -> None:
-        """Invoices gone from the open list: read once more to learn why."""
-        fresh = self.confirm_invoices(keys)
+    def _read_left(
+        self, keys: list[str], records: Mapping[str, Record], pull: _Pull
+    ) -> None:
+        """Invoices gone from the open list, read along with the changed ones."""
+        found = _confirmed_from(keys, records)
         for key in keys:
-            found = fresh.get(key, InvoiceStatus.DELETED)
-            if isinstance(found, Invoice):
-                pull.invoices.append(found)
+            current = found.get(key, InvoiceStatus.DELETED)
+            if isinstance(current, Invoice):
+                pull.invoices.append(current)
             else:
-                pull.closed[key] = found
+                pull.closed[key] = current
 
     def _read_debtors(
         self,
         seen: Cursor,
         fresh: Cursor,
-        versions: Mapping[str, int],
+        versions: Mapping[str, int] | None,
         pull: _Pull,
     ) -> None:
-        """Refresh debtors of open invoices whose contact changed on its own."""
+        """Refresh debtors of open invoices whose contact changed on its own.
+
+        Without ``versions`` (contacts not listed this time) only contacts the
+        cursor does not know yet are fetched.
+        """
         needed = {contact for _, contact in fresh.invoices.values()}
         stale = []
         for key in sorted(needed - set(pull.debtors)):
             before = seen.contacts.get(key)
-            if before is None or versions.get(key) != before[0]:
+            changed = (
+                before is not None
+                and versions is not None
+                and (versions.get(key) != before[0])
+            )
+            if before is None or changed:
                 stale.append(key)
             else:
                 fresh.contacts[key] = before
@@ -225,26 +327,7 @@ class MoneybirdAdapter:
         An invoice that is open but can no longer be read is left out, so the
         caller treats it as not confirmed.
         """
-        records = {mapping.text(r, "id"): r for r in self.invoices.fetch(keys)}
-        confirmed: dict[str, Invoice | InvoiceStatus] = {}
-        for key in keys:
-            record = records.get(key)
-            if record is None:
-                confirmed[key] = InvoiceStatus.DELETED
-                continue
-            try:
-                status = mapping.status_of(record)
-                confirmed[key] = (
-                    mapping.invoice_from(record)
-                    if status is InvoiceStatus.OPEN
-                    else status
-                )
-            except RecordError as exc:
-                if mapping.text(record, "state") in mapping.UNSENT_STATES:
-                    confirmed[key] = InvoiceStatus.DELETED
-                else:
-                    log.warning("invoice_unreadable", invoice=key, reason=str(exc))
-        return confirmed
+        return _confirmed_from(keys, self._fetch_invoices(keys))
 
     # -- write back ----------------------------------------------------------------
 
@@ -282,7 +365,7 @@ class MoneybirdAdapter:
         )
         targets = list(dict.fromkeys(invoice_keys)) or [debtor_key]
         tag = marker(key)
-        records = {mapping.text(r, "id"): r for r in resource.fetch(targets)}
+        records = self._records_for(resource, targets)
         written = []
         for target in targets:
             record = records.get(target)
@@ -291,18 +374,48 @@ class MoneybirdAdapter:
             existing = _find_note(record, tag)
             if existing is None:
                 body = text if tag in text else f"{text}\n\n{tag}"
-                existing = self._post_note(resource, target, body, tag, todo, assignee)
+                try:
+                    existing = self._post_note(
+                        resource, target, body, tag, todo, assignee
+                    )
+                except RecordNotFound:
+                    continue  # deleted since it was read
+                _remember_note(record, existing, body)
             written.append(existing)
         if not written:
             raise RecordError(f"none of {', '.join(targets)} exists any more")
         if invoice_keys and self.options.take_over_reminders:
-            for target, record in records.items():
-                if (
-                    not record.get("paused")
-                    and mapping.text(record, "state") in mapping.OPEN_STATES
-                ):
-                    self.pause_invoice(target)
+            self._pause_all(records)
         return ",".join(written)
+
+    def _records_for(
+        self, resource: SynchronizedResource, targets: list[str]
+    ) -> dict[str, Record]:
+        """The records to write on, as read earlier in this cycle or fetched now.
+
+        A record read by this cycle's pull or confirm shows every note written
+        before the cycle started; the notes written since are added to it as they
+        are written. That is enough to find an earlier attempt's note, and it
+        saves a fetch per note.
+        """
+        if resource is not self.invoices:
+            return {mapping.text(r, "id"): r for r in resource.fetch(targets)}
+        missing = [t for t in targets if t not in self._read]
+        if missing:
+            self._fetch_invoices(missing)
+        return {t: self._read[t] for t in targets if t in self._read}
+
+    def _pause_all(self, records: Mapping[str, Record]) -> None:
+        for target, record in records.items():
+            if record.get("paused"):
+                continue
+            if mapping.text(record, "state") not in mapping.OPEN_STATES:
+                continue
+            try:
+                self.pause_invoice(target)
+            except RecordNotFound:
+                continue
+            record["paused"] = True
 
     def _post_note(
         self,
@@ -353,6 +466,41 @@ def _needs_fetch(
         return seen.skipped[key] != version
     before = seen.invoices.get(key)
     return before is None or before[0] != version or key not in known
+
+
+def _older_than(
+    moment: datetime | None, now: datetime, *, days: int = 0, minutes: int = 0
+) -> bool:
+    """Whether ``moment`` is unset or at least that long before ``now``."""
+    return moment is None or now - moment >= timedelta(days=days, minutes=minutes)
+
+
+def _confirmed_from(
+    keys: Sequence[str], records: Mapping[str, Record]
+) -> dict[str, Invoice | InvoiceStatus]:
+    """What each invoice is now: open (fresh data), closed, or deleted."""
+    confirmed: dict[str, Invoice | InvoiceStatus] = {}
+    for key in keys:
+        record = records.get(key)
+        if record is None:
+            confirmed[key] = InvoiceStatus.DELETED
+            continue
+        try:
+            status = mapping.status_of(record)
+            confirmed[key] = (
+                mapping.invoice_from(record) if status is InvoiceStatus.OPEN else status
+            )
+        except RecordError as exc:
+            if mapping.text(record, "state") in mapping.UNSENT_STATES:
+                confirmed[key] = InvoiceStatus.DELETED
+            else:
+                log.warning("invoice_unreadable", invoice=key, reason=str(exc))
+    return confirmed
+
+
+def _remember_note(record: Record, note_id: str, body: str) -> None:
+    """Add a note just written to a record read earlier."""
+    record["notes"] = [*(record.get("notes") or []), {"id": note_id, "note": body}]
 
 
 def _find_note(record: Mapping[str, Any], tag: str) -> str | None:

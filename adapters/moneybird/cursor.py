@@ -17,6 +17,7 @@ class Cursor:
     contacts: dict[str, tuple[int, str | None]] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     reconciled_at: datetime | None = None
+    contacts_checked_at: datetime | None = None
 
     @classmethod
     def load(cls, raw: str | None) -> Cursor:
@@ -34,6 +35,7 @@ class Cursor:
                 },
                 skipped={k: int(v) for k, v in data["skipped"].items()},
                 reconciled_at=datetime.fromisoformat(data["reconciled_at"]),
+                contacts_checked_at=_moment(data.get("contacts_checked_at")),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls()
@@ -45,9 +47,16 @@ class Cursor:
                 "invoices": self.invoices,
                 "contacts": self.contacts,
                 "skipped": self.skipped,
-                "reconciled_at": self.reconciled_at.isoformat()
-                if self.reconciled_at
-                else None,
+                "reconciled_at": _text(self.reconciled_at),
+                "contacts_checked_at": _text(self.contacts_checked_at),
             },
             separators=(",", ":"),
         )
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _text(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -53,9 +53,14 @@ class Store:
     # The three calls adapters that keep OAuth grants use.
     @contextmanager
     def lease(
-        self, name: str, ttl_s: float = 60.0, wait_s: float = 30.0
+        self,
+        name: str,
+        ttl_s: float = 60.0,
+        wait_s: float = 30.0,
+        *,
+        renew: bool = False,
     ) -> Iterator[bool]:
-        with self.leases.hold(name, ttl_s, wait_s) as held:
+        with self.leases.hold(name, ttl_s, wait_s, renew=renew) as held:
             yield held
 
     def load_credentials(self, source: str) -> dict[str, Any] | None:

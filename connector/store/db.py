@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -129,18 +130,44 @@ class Leases:
 
     @contextmanager
     def hold(
-        self, name: str, ttl_s: float = 60.0, wait_s: float = 30.0
+        self,
+        name: str,
+        ttl_s: float = 60.0,
+        wait_s: float = 30.0,
+        *,
+        renew: bool = False,
     ) -> Iterator[bool]:
-        """Hold the lease for the block; wait up to ``wait_s`` for it."""
+        """Hold the lease for the block; wait up to ``wait_s`` for it.
+
+        With ``renew`` a background thread renews it every third of its time to
+        live, so a long block keeps it while a dead holder still loses it soon.
+        """
         deadline = time.monotonic() + wait_s
         while not self.try_acquire(name, ttl_s):
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"lease {name!r} is held by another process")
             time.sleep(0.05)
+        stop = threading.Event()
+        renewer = None
+        if renew:
+            renewer = threading.Thread(
+                target=self._renew, args=(name, ttl_s, stop), daemon=True
+            )
+            renewer.start()
         try:
             yield True
         finally:
+            stop.set()
+            if renewer is not None:
+                renewer.join(timeout=5)
             self.release(name)
+
+    def _renew(self, name: str, ttl_s: float, stop: threading.Event) -> None:
+        while not stop.wait(ttl_s / 3):
+            try:
+                self.try_acquire(name, ttl_s)
+            except Exception:  # retried next time; expiry is the backstop
+                continue
 
 
 def _owner_is_dead(owner: str) -> bool:

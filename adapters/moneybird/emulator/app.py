@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, g, request
 
 from adapters.moneybird.emulator.control import Control, RecordedRequest
 from adapters.moneybird.emulator.data import OPEN_STATES, Administration, parse_money
+from adapters.moneybird.emulator.oauth import valid_scope
 
 PREFIX = "/api/v2"
 STATES = ("draft", "scheduled", *OPEN_STATES, "paid", "uncollectible")
@@ -67,6 +68,7 @@ def create_app(admin: Administration, control: Control) -> Flask:
     _install_invoice_routes(app, admin, downloads)
     _install_write_routes(app, admin)
     _install_contact_routes(app, admin)
+    _install_oauth_routes(app, admin, control)
 
     @app.get(f"{PREFIX}/administrations")
     def administrations() -> Response:
@@ -101,9 +103,11 @@ def _install_gate(app: Flask, admin: Administration, control: Control) -> None:
         refused = control.limiter.admit()
         if refused is not None:
             return reply("Retry later", 429, refused)
-        expected = f"Bearer {control.token}"
-        if control.revoked or request.headers.get("Authorization") != expected:
+        header = request.headers.get("Authorization")
+        credential = control.credential_for(header, admin.clock())
+        if credential is None:
             return error(401, "Token is invalid or revoked", token="invalid")
+        g.credential = credential
         adm = path[len(PREFIX) + 1 :].split("/", 1)[0]
         if adm not in ("administrations", admin.id):
             return not_found("administration_id")
@@ -121,6 +125,7 @@ def _install_gate(app: Flask, admin: Administration, control: Control) -> None:
                 body=body,
                 authorized="Authorization" in request.headers,
                 status=response.status_code,
+                credential=g.get("credential", ""),
             )
         )
         if control.take(("truncate",), method, path) is not None:
@@ -395,3 +400,30 @@ def _install_contact_routes(app: Flask, admin: Administration) -> None:
             if contact_id not in admin.contacts:
                 return not_found()
             return _add_note(admin, admin.contacts[contact_id], "Contact")
+
+
+def _install_oauth_routes(app: Flask, admin: Administration, control: Control) -> None:
+    """``/oauth/authorize`` (consent, always given) and ``/oauth/token``."""
+    server = control.oauth
+
+    @app.get("/oauth/authorize")
+    def authorize() -> Response:
+        args = request.args
+        client_id, target = args.get("client_id", ""), args.get("redirect_uri", "")
+        if client_id not in server.clients or not target:
+            return error(400, "Unknown client or missing redirect_uri")
+        if args.get("response_type") != "code":
+            return error(400, "response_type must be code")
+        scope = args.get("scope") or "sales_invoices"
+        if not valid_scope(scope):
+            return error(400, "The requested scope is invalid")
+        code = server.issue_code(client_id, target, scope)
+        query = {"code": code, **({"state": args["state"]} if "state" in args else {})}
+        joiner = "&" if "?" in target else "?"
+        location = f"{target}{joiner}{urlencode(query)}"
+        return Response("", 302, {"Location": location})
+
+    @app.post("/oauth/token")
+    def token() -> Response:
+        status, body = server.token(request.form, admin.clock())
+        return reply(body, status, {"Cache-Control": "no-store"})

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.moneybird.emulator.oauth import OAuthServer
+
 LIMIT = 150
 WINDOW_S = 300
 
@@ -77,6 +79,7 @@ class RecordedRequest:
     body: Any
     authorized: bool
     status: int = 0
+    credential: str = ""  # "personal", "oauth#<serial>" or "" when refused
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Control:
 
     token: str
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    oauth: OAuthServer = field(default_factory=OAuthServer)
     revoked: bool = False
     faults: list[Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -132,7 +136,19 @@ class Control:
         self.add(Fault("truncate", count, **match))
 
     def revoke_token(self) -> None:
+        """Refuse every token from now on, personal and OAuth alike."""
         self.revoked = True
+        self.oauth.revoke_refresh_tokens()
+
+    def credential_for(self, header: str | None, now: float) -> str | None:
+        """Which credential an ``Authorization`` header carries, if it is valid."""
+        if self.revoked or not header or not header.startswith("Bearer "):
+            return None
+        token = header[len("Bearer ") :]
+        if token == self.token:
+            return "personal"
+        issued = self.oauth.accepts(token, now)
+        return None if issued is None else f"oauth#{issued.serial}"
 
     def requests_to(
         self, method: str, path_contains: str = ""

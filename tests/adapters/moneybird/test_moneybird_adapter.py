@@ -19,17 +19,21 @@ def open_ids(admin):
     return sorted(i["id"] for i in admin.open_invoices())
 
 
-def test_cold_sync_reads_all_130_open_invoices_in_four_requests(emulator, make_adapter):
+def test_cold_sync_reads_all_130_open_invoices_in_three_requests(
+    emulator, make_adapter
+):
     changes = make_adapter().pull_changes(None, {})
 
     assert sorted(i.key for i in changes.invoices) == open_ids(emulator.admin)
     assert len(changes.invoices) == 130
     assert changes.complete_snapshot
     assert {i.debtor_key for i in changes.invoices} <= {d.key for d in changes.debtors}
-    assert len(emulator.control.requests) == 4  # 2 id lists + 2 fetches of ≤100
+    assert len(emulator.control.requests) == 3  # the id list + 2 fetches of ≤100
 
 
-def test_a_pull_without_changes_costs_two_requests(emulator, make_adapter):
+def test_a_pull_without_changes_costs_one_request_between_contact_checks(
+    emulator, make_adapter
+):
     adapter = make_adapter()
     first = adapter.pull_changes(None, {})
     known = {i.key: "v" for i in first.invoices}
@@ -39,7 +43,21 @@ def test_a_pull_without_changes_costs_two_requests(emulator, make_adapter):
 
     assert second.invoices == [] and second.closed == {}
     assert not second.complete_snapshot
+    new = emulator.control.requests[before:]
+    assert [(r.method, r.path.rsplit("/", 2)[-2]) for r in new] == [
+        ("GET", "sales_invoices")
+    ]
+
+
+def test_a_pull_lists_the_contacts_again_once_the_check_is_due(emulator, make_adapter):
+    adapter = make_adapter(contact_check_minutes=0)
+    first = adapter.pull_changes(None, {})
+    before = len(emulator.control.requests)
+
+    adapter.pull_changes(first.cursor, {i.key: "v" for i in first.invoices})
+
     assert len(emulator.control.requests) - before == 2
+    assert emulator.control.requests[-1].path.endswith("contacts/synchronization")
 
 
 def test_a_changed_invoice_is_fetched_again(emulator, make_adapter):
@@ -103,7 +121,7 @@ def test_an_invoice_that_left_the_open_list_is_reported_with_its_status(
 
 
 def test_a_contact_changed_on_its_own_refreshes_its_debtor(emulator, make_adapter):
-    adapter = make_adapter()
+    adapter = make_adapter(contact_check_minutes=0)
     first = adapter.pull_changes(None, {})
     debtor_key = first.invoices[0].debtor_key
     contact = emulator.admin.contacts[debtor_key]
@@ -269,3 +287,53 @@ def test_every_open_state_is_pulled(emulator, make_adapter):
 
 def test_the_emulator_clock_is_utc(emulator):
     assert datetime.now(UTC) - emulator.admin.now() < timedelta(seconds=5)
+
+
+def test_changed_invoices_and_those_that_left_are_fetched_together(
+    emulator, make_adapter
+):
+    adapter = make_adapter()
+    first = adapter.pull_changes(None, {})
+    changed, paid = first.invoices[0], first.invoices[1]
+    emulator.admin.add_payment(changed.key, Decimal("1.00"))
+    emulator.admin.add_payment(paid.key, paid.open_amount)
+    before = len(emulator.control.requests)
+
+    second = adapter.pull_changes(first.cursor, {i.key: "v" for i in first.invoices})
+
+    assert [i.key for i in second.invoices] == [changed.key]
+    assert second.closed == {paid.key: InvoiceStatus.PAID}
+    fetches = emulator.control.requests_to("POST", "synchronization")
+    assert len(emulator.control.requests) - before == 2
+    assert sorted(fetches[-1].body["ids"]) == sorted([changed.key, paid.key])
+
+
+def test_a_note_on_an_invoice_confirmed_this_cycle_costs_one_post(
+    emulator, make_adapter
+):
+    adapter = make_adapter()
+    key = open_ids(emulator.admin)[0]
+    adapter.confirm_invoices([key])
+    before = len(emulator.control.requests)
+
+    adapter.write_note(Note("k-one-post", "d", (key,), "Reminder sent."))
+
+    new = emulator.control.requests[before:]
+    assert [(r.method, r.path.endswith("/notes")) for r in new] == [("POST", True)]
+
+
+def test_a_note_an_earlier_attempt_left_is_found_in_the_confirm_read(
+    emulator, make_adapter
+):
+    key = open_ids(emulator.admin)[0]
+    invoice = emulator.admin.invoices[key]
+    emulator.admin.add_note(
+        invoice, "SalesInvoice", f"Sent.\n{marker('k-old')}", todo=False, assignee=None
+    )
+    adapter = make_adapter()
+    adapter.confirm_invoices([key])
+
+    adapter.write_note(Note("k-old", "d", (key,), "Sent."))
+
+    assert emulator.control.requests_to("POST", "/notes") == []
+    assert len(invoice["notes"]) == 1

@@ -178,3 +178,88 @@ def test_truncated_responses_are_cut_short(emulator):
     body = requests.get(url, headers=auth(emulator)).text
 
     assert body.startswith("[") and not body.endswith("]")
+
+
+def token_form(**fields: str) -> dict[str, str]:
+    return {"client_id": "app", "client_secret": "secret", **fields}
+
+
+def test_the_token_endpoint_trades_a_code_once_and_rotates_refresh_tokens(emulator):
+    emulator.control.oauth.register("app", "secret")
+    code = emulator.control.oauth.issue_code("app", "http://x/cb")
+    url = emulator.base_url.replace("/api/v2", "/oauth/token")
+
+    first = requests.post(
+        url,
+        data=token_form(
+            grant_type="authorization_code", code=code, redirect_uri="http://x/cb"
+        ),
+        timeout=5,
+    )
+    again = requests.post(
+        url,
+        data=token_form(
+            grant_type="authorization_code", code=code, redirect_uri="http://x/cb"
+        ),
+        timeout=5,
+    )
+    refresh = first.json()["refresh_token"]
+    renewed = requests.post(
+        url,
+        data=token_form(grant_type="refresh_token", refresh_token=refresh),
+        timeout=5,
+    )
+    reused = requests.post(
+        url,
+        data=token_form(grant_type="refresh_token", refresh_token=refresh),
+        timeout=5,
+    )
+
+    assert first.status_code == 200
+    assert set(first.json()) == {
+        "access_token", "token_type", "refresh_token", "scope", "created_at",
+        "expires_in",
+    }  # fmt: skip
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+    assert renewed.status_code == 200
+    assert renewed.json()["access_token"] != first.json()["access_token"]
+    assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+
+
+def test_the_token_endpoint_refuses_a_wrong_secret_and_unknown_grants(emulator):
+    emulator.control.oauth.register("app", "secret")
+    url = emulator.base_url.replace("/api/v2", "/oauth/token")
+
+    wrong = requests.post(
+        url,
+        data={**token_form(grant_type="password"), "client_secret": "no"},
+        timeout=5,
+    )
+    unknown = requests.post(url, data=token_form(grant_type="password"), timeout=5)
+
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
+    assert (unknown.status_code, unknown.json()["error"]) == (
+        400,
+        "unsupported_grant_type",
+    )
+
+
+def test_an_issued_access_token_is_accepted_until_it_expires(emulator):
+    oauth = emulator.control.oauth
+    oauth.register("app", "secret")
+    code = oauth.issue_code("app", "http://x/cb")
+    status, body = oauth.token(
+        token_form(
+            grant_type="authorization_code", code=code, redirect_uri="http://x/cb"
+        ),
+        emulator.admin.clock(),
+    )
+    url = f"{emulator.base_url}/administrations.json"
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+
+    accepted = requests.get(url, headers=bearer, timeout=5)
+    oauth.expire_access_tokens()
+    expired = requests.get(url, headers=bearer, timeout=5)
+
+    assert (status, accepted.status_code, expired.status_code) == (200, 200, 401)
+    assert emulator.control.requests[0].credential == "oauth#1"
