@@ -89,20 +89,56 @@ def single_daemon(state_url: str) -> Iterator[None]:
 
 
 def run_daemon(runtime: Runtime, state_url: str) -> None:
-    """Run until SIGTERM or SIGINT; a cycle under way is allowed to finish."""
+    """Run until SIGTERM or SIGINT; a cycle under way is allowed to finish.
+
+    On a shared store (PostgreSQL) several daemons may start, as in an overlapping
+    deploy: one holds the leader lease and acts, the others wait on standby and
+    take over when the leader stops renewing it.
+    """
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
         log.info("daemon_stopping", signal=signal.Signals(signum).name)
         stop.set()
 
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     with single_daemon(state_url):
-        scheduler = build_scheduler(runtime, runtime.clock())
-        signal.signal(signal.SIGTERM, _on_signal)
-        signal.signal(signal.SIGINT, _on_signal)
-        scheduler.start()
-        sources = [s.name for s in runtime.policy.sources]
-        log.info("daemon_started", sources=sources, every=runtime.policy.schedule.every)
-        stop.wait()
-        scheduler.shutdown(wait=True)
-        log.info("daemon_stopped")
+        if not wait_for_leadership(runtime, stop):
+            log.info("daemon_stopped")
+            return
+        with runtime.store.leases.hold(
+            LEADER_LEASE, LEADER_TTL_S, wait_s=0, renew=True
+        ):
+            _schedule_until(runtime, stop)
+    log.info("daemon_stopped")
+
+
+LEADER_LEASE = "daemon:leader"
+LEADER_TTL_S = 30.0
+STANDBY_POLL_S = 5.0
+
+
+def wait_for_leadership(runtime: Runtime, stop: threading.Event) -> bool:
+    """Take the leader lease, waiting on standby while another daemon holds it."""
+    leases = runtime.store.leases
+    announced = False
+    while not stop.is_set():
+        if leases.try_acquire(LEADER_LEASE, LEADER_TTL_S):
+            if announced:
+                log.info("daemon_taking_over")
+            return True
+        if not announced:
+            log.info("daemon_standby", poll_s=STANDBY_POLL_S)
+            announced = True
+        stop.wait(STANDBY_POLL_S)
+    return False
+
+
+def _schedule_until(runtime: Runtime, stop: threading.Event) -> None:
+    scheduler = build_scheduler(runtime, runtime.clock())
+    scheduler.start()
+    sources = [s.name for s in runtime.policy.sources]
+    log.info("daemon_started", sources=sources, every=runtime.policy.schedule.every)
+    stop.wait()
+    scheduler.shutdown(wait=True)
