@@ -33,7 +33,7 @@ def print_plan(source: str, today: date, plan: Plan, skipped: bool) -> None:
             a.step.id,
             a.channel + (" (approval)" if a.step.needs_approval else ""),
             ", ".join(i.number for i in a.invoices)[:40],
-            f"{a.total_open} {a.currency}",
+            f"{a.total_open:,.2f} {a.currency}",
             a.scheduled_on.isoformat() + (" late" if a.late else ""),
             f"{a.step.after} ({a.segment})",
         )

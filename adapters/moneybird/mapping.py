@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector.domain import (
+    CENT,
     Address,
     Debtor,
     DebtorKind,
@@ -41,9 +42,13 @@ def text(record: Record, key: str) -> str:
 
 
 def amount(record: Record, key: str) -> Decimal:
+    """An amount in cents: Moneybird writes "363.0" for 363.00."""
     raw = text(record, key)
     try:
-        return Decimal(raw.replace(",", "."))
+        value = Decimal(raw.replace(",", "."))
+        if not value.is_finite():
+            raise InvalidOperation
+        return value.quantize(CENT) if value.as_tuple().exponent != -2 else value
     except InvalidOperation:
         raise RecordError(f"{key} is not an amount: {raw!r}") from None
 
