@@ -293,8 +293,14 @@ def machine() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["exact"]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from budget_exact import main as exact_budget
+
+        return int(exact_budget(argv[1:]) or 0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("package", choices=["moneybird"])
+    parser.add_argument("package", choices=["moneybird", "exact"])
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--open", type=int, default=2_000)
     parser.add_argument("--changed", type=float, default=0.01)

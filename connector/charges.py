@@ -98,7 +98,7 @@ def charges_for(action: PlannedAction, policy: Policy, today: date) -> Charges:
     if charge.interest != "none":
         interest = _interest(action, consumer, today)
         if interest is None:
-            notes.append("no interest: the debtor is not in default yet")
+            notes.append("no interest yet: no whole day of default has passed")
     return Charges(principal, costs, interest, "; ".join(notes))
 
 

@@ -225,7 +225,7 @@ def status() -> None:
 @main.command()
 @click.option(
     "--adapter",
-    type=click.Choice(["moneybird", "csv"]),
+    type=click.Choice(["moneybird", "exact", "csv"]),
     default="moneybird",
     show_default=True,
     help="Which emulated bookkeeping package to run against.",
@@ -308,6 +308,23 @@ def aging_report(
         if png_path is not None:
             write_chart(result, png_path)
             click.echo(f"wrote {png_path}")
+
+
+@main.group()
+def auth() -> None:
+    """Connect a source to its bookkeeping package (OAuth consent)."""
+
+
+@auth.command("exact")
+@config_option
+@click.option("--source", "source", help="The Exact Online source, if several.")
+@friendly
+def auth_exact(config: Path, source: str | None) -> None:
+    """Open Exact Online's consent page and store the tokens of a source."""
+    from adapters.base import load_adapter
+
+    factory: Any = load_adapter("exact")
+    factory.authorise(config, source)
 
 
 from connector.holds_cli import register as _register_holds  # noqa: E402

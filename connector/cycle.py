@@ -19,6 +19,7 @@ from connector.errors import (
     RetriableError,
 )
 from connector.execute import Executor, Mailer
+from connector.faults import crash_point
 from connector.law.calendar import is_public_holiday
 from connector.planner import Plan, plan_actions
 from connector.policy import Policy
@@ -68,7 +69,7 @@ class Cycle:
         self.dry_run = dry_run
         renderer = TemplateRenderer(policy.template_dir(), policy.defaults.language)
         self.executor = Executor(
-            policy, source, store, adapter, renderer, mailer, clock
+            policy, source, store, adapter, renderer, mailer, clock, secrets
         )
 
     def run(self) -> CycleResult:
@@ -114,6 +115,7 @@ class Cycle:
         if not self.dry_run:
             counts.update(settle_paid(self.store, self.policy, self.source, now, today))
         result.plan = plan = self._plan(today)
+        crash_point("after_plan")
         counts["planned"] = len(plan.actions)
         counts["skipped_by_plan"] = len(plan.skips)
         if self.dry_run:
@@ -132,11 +134,13 @@ class Cycle:
         cursor = self.store.mirror.cursor(self.source)
         known = self.store.mirror.known_versions(self.source)
         changes = self.adapter.pull_changes(cursor, known)
+        crash_point("after_pull")
         for record, reason in changes.skipped:
             log.warning(
                 "record_skipped", source=self.source, record=record, reason=reason
             )
         stats = self.store.mirror.apply(self.source, changes, now)
+        crash_point("after_mirror")
         counts["invoices_pulled"] = stats.invoices
         counts["debtors_pulled"] = stats.debtors
         counts["invoices_closed"] = stats.closed

@@ -108,7 +108,11 @@ def run_daemon(runtime: Runtime, state_url: str) -> None:
             log.info("daemon_stopped")
             return
         with runtime.store.leases.hold(
-            LEADER_LEASE, LEADER_TTL_S, wait_s=0, renew=True
+            LEADER_LEASE,
+            LEADER_TTL_S,
+            wait_s=0,
+            renew=True,
+            owner=runtime.store.leases.owner,
         ):
             _schedule_until(runtime, stop)
     log.info("daemon_stopped")

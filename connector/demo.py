@@ -47,6 +47,8 @@ def run_demo(workdir: Path, *, adapter: str = "moneybird", keep: bool = False) -
     store = Store.open(f"sqlite:///{demo_dir / 'state.db'}")
     if adapter == "csv":
         results = _run_csv(base, outbox, store, demo_dir, today)
+    elif adapter == "exact":
+        results = _run_exact(base, outbox, store, demo_dir, today)
     else:
         results = _run_moneybird(base, outbox, store, demo_dir, today)
     click.echo(
@@ -81,6 +83,57 @@ def _run_moneybird(
         results = runtime.run_all()
         _show(results, outbox)
         _show_notes(admin)
+    finally:
+        emulator.stop()
+    return results
+
+
+def _run_exact(
+    base: Policy, outbox: Path, store: Store, demo_dir: Path, today: date
+) -> list[CycleResult]:
+    from adapters.exact.emulator import (
+        DEFAULT_CLIENT,
+        generate_administration,
+        serve_emulator,
+    )
+    from adapters.exact.tokens import Credentials
+
+    division = 1234567
+    state = generate_administration(
+        60, seed=11, today=today, divisions=(division, 7654321)
+    )
+    emulator = serve_emulator(state)
+    click.echo(f"emulated Exact Online, division {division}, at {emulator.base_url}")
+    try:
+        # The consent step (`dunning auth exact`) done ahead: a grant in the store.
+        grant = Credentials.from_token_response(state.grant(), system_clock())
+        store.save_credentials("demo", grant.to_dict())
+        source = Source.model_validate(
+            {
+                "name": "demo",
+                "adapter": "exact",
+                "division": division,
+                "base_url": emulator.base_url,
+                "client_id_secret": "EXACT_CLIENT_ID",
+                "client_secret_secret": "EXACT_CLIENT_SECRET",
+            }
+        )
+        secrets = {
+            "EXACT_CLIENT_ID": DEFAULT_CLIENT[0],
+            "EXACT_CLIENT_SECRET": DEFAULT_CLIENT[1],
+        }
+        runtime = _runtime(base, source, outbox, store, demo_dir, secrets.__getitem__)
+        results = runtime.run_all()
+        _show(results, outbox)
+        notes = list(state.divisions[division].notes.values())
+        click.echo(
+            f"\n{len(notes)} communication notes written back into division"
+            f" {division}; the first:"
+        )
+        for note in notes[:2]:
+            click.echo(f"  [{note.get('Subject', '')}]")
+            for line in str(note.get("Notes", "")).splitlines():
+                click.echo(f"    {line}")
     finally:
         emulator.stop()
     return results

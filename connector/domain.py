@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 CENT = Decimal("0.01")
+#: No invoice is this large; a larger number in a record is garbage, not money.
+MAX_AMOUNT = Decimal("1e15")
 
 
 class DebtorKind(enum.StrEnum):
@@ -35,6 +37,23 @@ class HoldKind(enum.StrEnum):
     PROMISE = "promise"
     ARRANGEMENT = "arrangement"
     HANDOVER = "handover"
+
+
+#: Dates a source may give; outside them a record is garbage (and date sums overflow).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def is_day(value: date) -> bool:
+    """Whether a date read from a source is one an invoice can have."""
+    return FIRST_DAY <= value <= LAST_DAY
+
+
+def is_amount(value: Decimal) -> bool:
+    """Whether a number read from a source can be money: finite and not absurd."""
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        return False
+    return int(value.normalize().as_tuple().exponent) >= -6
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,5 +208,9 @@ class Hold:
         owed = sum(
             (i.amount for i in self.instalments if i.due_on + grace < today), Decimal(0)
         )
-        paid = invoice.total - invoice.open_amount
+        # The instalments add up to what was open when they were agreed, so
+        # what was paid since is their sum less what is open now; payments
+        # made before the arrangement do not count towards it.
+        agreed = sum((i.amount for i in self.instalments), Decimal(0))
+        paid = agreed - invoice.open_amount
         return paid < owed

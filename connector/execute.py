@@ -23,6 +23,7 @@ from connector.channels.outbox import OutboxChannel
 from connector.charges import Charges, charges_for
 from connector.domain import HoldKind, Invoice, InvoiceStatus
 from connector.errors import (
+    BudgetExhausted,
     ChannelError,
     ChannelFailed,
     ChannelRetriable,
@@ -110,6 +111,7 @@ class Executor:
         fresh = self._confirm(planned, waiting, now)
         for action in planned:
             self._record(action, fresh, now, today, counts)
+        crash_point("after_record")
         runnable = self.ledger.find(source=self.source, states=[State.PENDING])
         runnable += [a for a in waiting if a.state is State.DEFERRED]
         rebuilt = [
@@ -122,6 +124,7 @@ class Executor:
     def write_back(self, now: datetime) -> Counter[str]:
         """Write the notes of done actions that are not in the books yet."""
         counts: Counter[str] = Counter()
+        crash_point("before_write_back")
         for record in self.ledger.find(source=self.source, note_state="pending"):
             note = Note(
                 key=record.key,
@@ -131,6 +134,7 @@ class Executor:
             )
             try:
                 note_id = self.adapter.write_note(note)
+                crash_point("after_note")
             except RecordError as exc:
                 # Nothing left to write on (the invoice was deleted meanwhile).
                 self.ledger.update(record.key, now, note_state="not_written")
@@ -141,6 +145,8 @@ class Executor:
                     reason=str(exc),
                 )
                 continue
+            except BudgetExhausted:
+                raise
             except SourceError as exc:
                 counts["notes_failed"] += 1
                 log.warning(
@@ -172,6 +178,7 @@ class Executor:
             return {}
         fresh = self.adapter.confirm_invoices(sorted(keys))
         self.store.mirror.record_confirmed(self.source, fresh, now)
+        crash_point("after_confirm")
         return fresh
 
     def _record(
@@ -261,6 +268,8 @@ class Executor:
             payload.update(to=list(action.debtor.emails), subject=message.subject)
         if action.channel == "letter":
             payload.update(letter=action.step.letter, delivery=action.step.delivery)
+            if action.step.delivery == "email":
+                payload.update(to=list(action.debtor.emails))
         return payload
 
     def _rebuild(
@@ -358,8 +367,19 @@ class Executor:
         ):
             return
         record = replace(record, attempts=attempts, state=State.SENDING)
+        crash_point("before_send")
         try:
             result = self._carry_out(action, sender, now, today)
+        except BudgetExhausted:
+            # Refused before anything was sent: back in line, no attempt counted.
+            self.ledger.transition(
+                record.key,
+                [State.SENDING],
+                State.DEFERRED,
+                now,
+                attempts=record.attempts - 1,
+            )
+            raise
         except (ChannelRetriable, SourceError) as exc:
             if isinstance(exc, FatalSourceError):
                 self._fail(record, str(exc), now, counts)
@@ -378,6 +398,9 @@ class Executor:
             return
         crash_point("after_send")
         email = action.channel == "email"
+        # Tasks and notes are in the books already; letters and handovers are
+        # not, so they leave a note there just as emails do.
+        noted = action.channel in ("email", "letter", "handover")
         result["note_text"] = note_for(action, self.policy, now, result).text
         self.ledger.transition(
             record.key,
@@ -386,7 +409,7 @@ class Executor:
             now,
             result={k: v for k, v in result.items() if k != "note_text"},
             payload={**record.payload, "note_text": result["note_text"]},
-            note_state="pending" if email else "none",
+            note_state="pending" if noted else "none",
             taken_on=today,
         )
         counts[f"{action.channel}_done"] += 1

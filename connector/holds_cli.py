@@ -54,7 +54,7 @@ def register(main: click.Group, friendly: Any) -> None:
     @click.argument("invoice", required=False)
     @click.option("--debtor", help="Hold all of this debtor's invoices.")
     @click.option("--kind", type=click.Choice(["dispute", "pause"]), default="dispute")
-    @click.option("--reason", required=True)
+    @click.option("--reason", help="Why; needed to set a hold, not to release one.")
     @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day held.")
     @click.option(
         "--release", "release", type=int, help="Release the hold with this id."
@@ -66,7 +66,7 @@ def register(main: click.Group, friendly: Any) -> None:
         invoice: str | None,
         debtor: str | None,
         kind: str,
-        reason: str,
+        reason: str | None,
         until: Any,
         release: int | None,
         source: str | None,
@@ -79,6 +79,8 @@ def register(main: click.Group, friendly: Any) -> None:
             done = store.holds.release(release, by, now)
             click.echo(f"hold {release}: {'released' if done else 'not active'}")
             return
+        if not reason:
+            raise ConfigError("give a --reason for the hold")
         name = _source(store, source)
         target = _target(store, name, invoice, debtor)
         end = until.date() if until else None

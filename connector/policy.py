@@ -59,6 +59,16 @@ def _days_of_week(value: Any) -> Any:
 Weekdays = Annotated[tuple[int, ...], BeforeValidator(_days_of_week)]
 
 
+def _path_text(value: Any) -> Any:
+    """Refuse a NUL in a path early: the file system would refuse it later."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("a path cannot contain a NUL character")
+    return value
+
+
+PathText = Annotated[str, BeforeValidator(_path_text)]
+
+
 class SendWindow(Strict):
     """When messages may go out, in the policy's timezone."""
 
@@ -66,6 +76,22 @@ class SendWindow(Strict):
     start: time = Field(time(9, 0), alias="from")
     until: time = time(17, 0)
     holidays: bool = False  # whether to send on public holidays
+
+    @field_validator("start", "until", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        # YAML reads 9:00 as the number 540, which pydantic would take as seconds
+        # past midnight UTC: only a written time of day is a time here.
+        if isinstance(value, str | time):
+            return value
+        raise ValueError('write a time of day in quotes, such as "09:00"')
+
+    @field_validator("start", "until")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a time of day without a timezone; 'timezone' says it")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> SendWindow:
@@ -124,7 +150,7 @@ class Smtp(Strict):
     username: str | None = None
     password: SecretRef | None = None
     timeout_s: float = 30.0
-    ca_file: str | None = None
+    ca_file: PathText | None = None
 
 
 class Source(BaseModel):
@@ -296,7 +322,7 @@ class Law(Strict):
 class Agency(Strict):
     """A collection agency: where dossiers go."""
 
-    folder: str | None = None
+    folder: PathText | None = None
     webhook: str | None = None
     webhook_secret: SecretRef | None = None
 
@@ -326,15 +352,15 @@ class Policy(Strict):
     schedule: Schedule = Schedule()
     sender: Sender
     smtp: Smtp | None = None
-    templates: str = "templates"
-    outbox: str = "outbox"
+    templates: PathText = "templates"
+    outbox: PathText = "outbox"
     sources: tuple[Source, ...] = Field(min_length=1)
     segments: tuple[Segment, ...] = Field(min_length=1)
     plans: dict[str, tuple[Step, ...]]
     defaults: Defaults = Defaults()
     law: Law = Law()
     agencies: dict[str, Agency] = Field(default_factory=dict)
-    print_folder: str = "print"
+    print_folder: PathText = "print"
 
     base_dir: Path = Field(Path("."), exclude=True)
 

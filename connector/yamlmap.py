@@ -58,6 +58,11 @@ def parse_located(text: str, file: str) -> LocatedDocument:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, file) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character: PyYAML gives only an offset, the reader wants a line.
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"character {exc.character!r} is not allowed in a YAML file"
+        raise ConfigError(message, file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=file) from None
     if node is None:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import requests
@@ -47,6 +48,9 @@ class ExactOptions(AdapterOptions):
     client_secret_secret: str = "EXACT_CLIENT_SECRET"
     full_reconcile_days: int = Field(7, ge=1)
     note_documents: bool = False
+    read_timeout_s: float = Field(60.0, gt=0)  # per request, not per page
+    # As registered for the app in Exact's App Center; loopback is caught locally.
+    redirect_uri: str = "http://127.0.0.1:8765/callback"
 
     @field_validator("country")
     @classmethod
@@ -130,9 +134,22 @@ class ExactAdapter:
             session,
         )
         client = ExactClient(
-            host, options.division, tokens, session=session, clock=now, sleep=sleep
+            host,
+            options.division,
+            tokens,
+            session=session,
+            timeout=(5.0, options.read_timeout_s),
+            clock=now,
+            sleep=sleep,
         )
         return cls(options, Resources(client), tokens, now)
+
+    @staticmethod
+    def authorise(config: Path, source: str | None, **flow: Any) -> None:
+        """``dunning auth exact``: consent for one source, tokens stored."""
+        from adapters.exact.cli import auth_command  # it imports this module
+
+        auth_command(config, source, **flow)
 
     # -- pull -------------------------------------------------------------
 

@@ -62,16 +62,16 @@ def invoice_from_terms(entry_id: str, terms: Sequence[Row]) -> Invoice:
     if not due_dates or issued is None:
         raise RecordError("no invoice or due date")
     open_amount = sum(
-        (parse_amount(t["AmountFC"]) for t in open_terms), parse_amount(0)
+        (parse_amount(_field(t, "AmountFC")) for t in open_terms), parse_amount(0)
     )
     return Invoice(
         key=entry_id,
-        debtor_key=str(first["Account"]).lower(),
+        debtor_key=text(_field(first, "Account")).lower(),
         number=str(first.get("InvoiceNumber") or first.get("EntryNumber")),
         issue_date=issued,
         due_date=min(due_dates),
         currency=currency,
-        total=parse_amount(first["TransactionAmountFC"]),
+        total=parse_amount(_field(first, "TransactionAmountFC")),
         open_amount=open_amount,
         status=InvoiceStatus.OPEN if open_terms else InvoiceStatus.PAID,
         payments=tuple(_payments(terms)),
@@ -82,7 +82,16 @@ def _payments(terms: Sequence[Row]) -> Iterable[Payment]:
     paid = [(parse_date(t.get("LastPaymentDate")), t) for t in terms]
     settled = [(on, t) for on, t in paid if on is not None and t.get("IsFullyPaid")]
     for paid_on, term in sorted(settled, key=lambda pair: pair[0]):
-        yield Payment(str(term["ID"]), paid_on, parse_amount(term["AmountFC"]))
+        amount = parse_amount(_field(term, "AmountFC"))
+        yield Payment(text(_field(term, "ID")), paid_on, amount)
+
+
+def _field(row: Row, key: str) -> Any:
+    """A value the record cannot do without; RecordError when it is not there."""
+    value = row.get(key)
+    if value is None or value == "":
+        raise RecordError(f"{key} is missing")
+    return value
 
 
 def debtor_from_account(row: Row, bill_to: Row | None = None) -> Debtor:
@@ -92,7 +101,7 @@ def debtor_from_account(row: Row, bill_to: Row | None = None) -> Debtor:
     business = bool(text(row.get("VATNumber")) or text(row.get("ChamberOfCommerce")))
     language = text(row.get("Language")).lower()[:2] or None
     return Debtor(
-        key=str(row["ID"]).lower(),
+        key=text(_field(row, "ID")).lower(),
         name=text(row.get("Name")),
         kind=DebtorKind.BUSINESS if business else DebtorKind.PERSON,
         emails=tuple(emails),
@@ -120,9 +129,15 @@ def note_body(note: Note, numbers: Sequence[str], on: datetime) -> dict[str, Any
     return {
         "Account": note.debtor_key,
         "Subject": f"{headline} (invoice {which}) {marker(note.key)}",
-        "Notes": f"{note.text}\n\nInvoices: {which}\n{marker(note.key)}",
+        "Notes": _with_marker(f"{note.text}\n\nInvoices: {which}", note.key),
         "Date": iso(on),
     }
+
+
+def _with_marker(text: str, key: str) -> str:
+    """The text with the action key's marker, once."""
+    tag = marker(key)
+    return text if tag in text else f"{text}\n{tag}"
 
 
 def task_body(task: Task, numbers: Sequence[str], today: date) -> dict[str, Any]:

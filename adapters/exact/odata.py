@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connector.domain import is_amount, is_day
 from connector.errors import FatalSourceError, RecordError
 
 _DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -35,8 +36,8 @@ def unwrap(body: Any) -> tuple[list[Row], str | None]:
     raise FatalSourceError("Exact Online answered with an unexpected OData envelope")
 
 
-def _epoch_ms(value: str) -> int:
-    match = _DATE.match(value)
+def _epoch_ms(value: Any) -> int:
+    match = _DATE.match(value) if isinstance(value, str) else None
     if match is None:
         raise RecordError(f"not an OData date: {value!r}")
     return int(match.group(1))
@@ -46,23 +47,35 @@ def parse_date(value: Any) -> date | None:
     """A date-only field: ``/Date(ms)/`` is midnight UTC of the calendar date."""
     if value is None:
         return None
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=_epoch_ms(value))
-    return moment.date()
+    try:
+        since = timedelta(milliseconds=_epoch_ms(value))
+        day = (datetime(1970, 1, 1, tzinfo=UTC) + since).date()
+    except OverflowError:
+        day = None
+    if day is None or not is_day(day):
+        raise RecordError(f"date out of range: {value!r}")
+    return day
 
 
 def parse_local(value: Any) -> datetime | None:
     """``Created``/``Modified``: Exact's wall-clock time, encoded as if UTC."""
     if value is None:
         return None
-    return datetime(1970, 1, 1) + timedelta(milliseconds=_epoch_ms(value))
+    try:
+        return datetime(1970, 1, 1) + timedelta(milliseconds=_epoch_ms(value))
+    except OverflowError:
+        raise RecordError(f"date out of range: {value!r}") from None
 
 
 def parse_amount(value: Any) -> Decimal:
     """A JSON number (already ``Decimal`` or ``int`` when parsed by the client)."""
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except (InvalidOperation, TypeError) as exc:
         raise RecordError(f"not an amount: {value!r}") from exc
+    if isinstance(value, bool) or not is_amount(amount):
+        raise RecordError(f"not an amount: {value!r}")
+    return amount
 
 
 def text(value: Any) -> str:

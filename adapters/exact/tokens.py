@@ -4,8 +4,10 @@ A refresh token works once. Two processes refreshing with the same one lose the
 grant for good, and so does a process that receives a new pair and dies before
 saving it. Hence the rules here:
 
-- refresh only while holding the store's lease ``exact-token:{source}``, and
-  re-read the stored pair inside it (another process may have refreshed);
+- refresh only while holding the store's lease ``exact-token:{source}`` (and,
+  inside one process, a lock of the same name, since the store's lease is
+  held per store handle, not per thread), and re-read the stored pair inside
+  it (another job may have refreshed);
 - save the new pair (retrying the save) before the access token is used;
 - never refresh sooner than 570 s after the previous pair was received;
 - refresh in the last 30 s of an access token's life, and at least weekly so
@@ -16,6 +18,7 @@ saving it. Hence the rules here:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -31,6 +34,7 @@ from connector.errors import (
     NeedsReauthorisation,
     RetriableError,
 )
+from connector.faults import crash_point
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +43,8 @@ EXPIRY_MARGIN = timedelta(seconds=30)
 KEEP_ALIVE = timedelta(days=7)
 ACTIVE = "active"
 NEEDS_REAUTHORISATION = "needs_reauthorisation"
+_local_locks: dict[str, threading.Lock] = {}  # one per lease name, per process
+_local_locks_guard = threading.Lock()
 
 
 class CredentialStore(Protocol):
@@ -203,7 +209,9 @@ class TokenManager:
             if not creds.refresh_allowed(now):
                 return self._too_early(creds, now)
             fresh = self._redeem(creds, now)
+            crash_point("after_token_response")
             self._save(fresh)
+            crash_point("after_token_saved")
         self._cached, self._rejected = fresh, None
         log.info("exact_token_refreshed", source=self.source)
         return fresh.access_token
@@ -283,25 +291,49 @@ class TokenManager:
         )
 
     def _lease(self) -> AbstractContextManager[bool]:
-        return _TranslatedLease(
-            self.store.lease(self.lease_name, self.lease_ttl_s, self.lease_wait_s)
+        return _TokenLease(
+            _local_lock(self.lease_name),
+            self.store.lease(self.lease_name, self.lease_ttl_s, self.lease_wait_s),
+            self.lease_wait_s,
         )
 
 
-class _TranslatedLease(AbstractContextManager[bool]):
-    """The store's lease, with its TimeoutError made a RetriableError."""
+def _local_lock(name: str) -> threading.Lock:
+    with _local_locks_guard:
+        return _local_locks.setdefault(name, threading.Lock())
 
-    def __init__(self, inner: AbstractContextManager[bool]) -> None:
+
+class _TokenLease(AbstractContextManager[bool]):
+    """This process's lock, then the store's lease; waiting too long is retriable.
+
+    The store's lease keeps other processes out. Threads sharing one store
+    handle count as one holder there, so the lock keeps them apart.
+    """
+
+    def __init__(
+        self, local: threading.Lock, inner: AbstractContextManager[bool], wait_s: float
+    ) -> None:
+        self.local = local
         self.inner = inner
+        self.wait_s = wait_s
 
     def __enter__(self) -> bool:
+        if not self.local.acquire(timeout=self.wait_s):
+            raise RetriableError("another job holds the token lease")
         try:
             return self.inner.__enter__()
         except TimeoutError as exc:
+            self.local.release()
             raise RetriableError("another job holds the token lease") from exc
+        except BaseException:
+            self.local.release()
+            raise
 
     def __exit__(self, *exc: Any) -> bool | None:
-        return self.inner.__exit__(*exc)
+        try:
+            return self.inner.__exit__(*exc)
+        finally:
+            self.local.release()
 
 
 def _description(answer: requests.Response) -> str:

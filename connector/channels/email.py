@@ -150,7 +150,9 @@ def _refuse_line_breaks(email: OutgoingEmail) -> None:
     fields += [("attachments", a[0]) for a in email.attachments]
     fields += [("headers", part) for header in email.headers for part in header]
     for name, value in fields:
-        if value and ("\r" in value or "\n" in value):
+        # Whatever str.splitlines breaks on (U+2028, NEL, form feed, ...) the
+        # email package refuses too: all of them count as line breaks here.
+        if value and value.splitlines() != [value]:
             raise ChannelFailed(f"{name}: contains a line break")
 
 

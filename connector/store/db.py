@@ -88,16 +88,21 @@ class Leases:
         self._clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def try_acquire(self, name: str, ttl_s: float) -> bool:
-        """Take or renew the lease if it is free, expired or already ours."""
+    def try_acquire(self, name: str, ttl_s: float, owner: str | None = None) -> bool:
+        """Take or renew the lease if it is free, expired or already ``owner``'s.
+
+        ``owner`` defaults to this handle; `hold` passes one of its own, so that
+        two threads sharing a store never hold the same lease at once.
+        """
+        owner = owner or self.owner
         now = self._clock()
         expires = now + timedelta(seconds=ttl_s)
         with self._engine.begin() as conn:
             taken = conn.execute(
                 update(leases)
                 .where(leases.c.name == name)
-                .where((leases.c.expires_at < now) | (leases.c.owner == self.owner))
-                .values(owner=self.owner, expires_at=expires)
+                .where((leases.c.expires_at < now) | (leases.c.owner == owner))
+                .values(owner=owner, expires_at=expires)
             ).rowcount
             if taken:
                 return True
@@ -111,21 +116,19 @@ class Leases:
         try:
             with self._engine.begin() as conn:
                 conn.execute(
-                    insert(leases).values(
-                        name=name, owner=self.owner, expires_at=expires
-                    )
+                    insert(leases).values(name=name, owner=owner, expires_at=expires)
                 )
         except IntegrityError:
             return False
         return True
 
-    def release(self, name: str) -> None:
+    def release(self, name: str, owner: str | None = None) -> None:
         """Give the lease up if we hold it."""
         with self._engine.begin() as conn:
             conn.execute(
                 delete(leases)
                 .where(leases.c.name == name)
-                .where(leases.c.owner == self.owner)
+                .where(leases.c.owner == (owner or self.owner))
             )
 
     @contextmanager
@@ -136,22 +139,24 @@ class Leases:
         wait_s: float = 30.0,
         *,
         renew: bool = False,
+        owner: str | None = None,
     ) -> Iterator[bool]:
         """Hold the lease for the block; wait up to ``wait_s`` for it.
 
         With ``renew`` a background thread renews it every third of its time to
         live, so a long block keeps it while a dead holder still loses it soon.
         """
+        owner = owner or f"{self.owner}:{uuid.uuid4().hex[:8]}"
         deadline = time.monotonic() + wait_s
-        while not self.try_acquire(name, ttl_s):
+        while not self.try_acquire(name, ttl_s, owner):
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"lease {name!r} is held by another process")
+                raise TimeoutError(f"lease {name!r} is held by another holder")
             time.sleep(0.05)
         stop = threading.Event()
         renewer = None
         if renew:
             renewer = threading.Thread(
-                target=self._renew, args=(name, ttl_s, stop), daemon=True
+                target=self._renew, args=(name, ttl_s, owner, stop), daemon=True
             )
             renewer.start()
         try:
@@ -160,12 +165,14 @@ class Leases:
             stop.set()
             if renewer is not None:
                 renewer.join(timeout=5)
-            self.release(name)
+            self.release(name, owner)
 
-    def _renew(self, name: str, ttl_s: float, stop: threading.Event) -> None:
+    def _renew(
+        self, name: str, ttl_s: float, owner: str, stop: threading.Event
+    ) -> None:
         while not stop.wait(ttl_s / 3):
             try:
-                self.try_acquire(name, ttl_s)
+                self.try_acquire(name, ttl_s, owner)
             except Exception:  # retried next time; expiry is the backstop
                 continue
 

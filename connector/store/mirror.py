@@ -23,6 +23,7 @@ from connector.domain import (
     InvoiceStatus,
     Payment,
 )
+from connector.faults import crash_point
 from connector.store.schema import debtors, holds, invoices, sources
 
 
@@ -86,6 +87,7 @@ class Mirror:
                     closed.setdefault(key, InvoiceStatus.PAID)
             for key, status in closed.items():
                 _close(conn, source, key, status, now)
+            crash_point("mirror_before_cursor")
             conn.execute(
                 update(sources)
                 .where(sources.c.name == source)

@@ -94,10 +94,20 @@ class _Parser:
         return token
 
     def _or(self) -> Predicate:
-        left = self._and()
+        choices = [self._and()]
         while self._peek() == "or":
             self._take()
-            left = _either(left, self._and())
+            choices.append(self._and())
+        equals = [c for c in choices if isinstance(c, _Equals)]
+        if len(choices) > 1 and len(equals) == len(choices):
+            field = equals[0].field
+            if all(c.field == field for c in equals):
+                # A batch of "F eq x or F eq y ...": one set lookup per row.
+                values: set[Any] = {c.value for c in equals}
+                return lambda row: row.get(field) in values
+        left = choices[0]
+        for right in choices[1:]:
+            left = _either(left, right)
         return left
 
     def _and(self) -> Predicate:
@@ -121,7 +131,15 @@ class _Parser:
             return left
         self._take()
         right, check = self._operand(), _COMPARE[op]
-        return lambda row: check(*_comparable(left(row), right(row)))
+
+        def predicate(row: Row) -> Any:
+            return check(*_comparable(left(row), right(row)))
+
+        plain = isinstance(right, _Literal) and type(right.value) in (str, int)
+        if op == "eq" and plain and isinstance(left, _Field):
+            assert isinstance(right, _Literal)
+            return _Equals(left.name, right.value, predicate)
+        return predicate
 
     def _operand(self) -> Predicate:
         token = self._take()
@@ -133,14 +151,13 @@ class _Parser:
             value = {"true": True, "false": False, "null": None}[token]
             return lambda row: value
         if "'" in token or not (token[0].isalpha() or token[0] == "_"):
-            literal = parse_literal(token)
-            return lambda row: literal
+            return _Literal(parse_literal(token))
         if self._peek() == "(":
             return self._function(token)
         if token not in self.fields:
             raise ODataError("Bad Request - Error in query syntax.")
         self.used.add(token)
-        return lambda row: row.get(token)
+        return _Field(token)
 
     def _function(self, name: str) -> Predicate:
         self._take("(")
@@ -154,6 +171,38 @@ class _Parser:
         if name == "substringof" and len(args) == 2:
             return lambda row: str(args[0](row)) in str(args[1](row) or "")
         raise ODataError("Bad Request - Error in query syntax.")
+
+
+class _Field:
+    """A field of the row, by name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, row: Row) -> Any:
+        return row.get(self.name)
+
+
+class _Literal:
+    """A constant of the filter."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, row: Row) -> Any:
+        return self.value
+
+
+class _Equals:
+    """``Field eq literal`` (text or whole number), recognisable in an or-chain."""
+
+    def __init__(self, field: str, value: str | int, predicate: Predicate) -> None:
+        self.field = field
+        self.value = value
+        self.predicate = predicate
+
+    def __call__(self, row: Row) -> Any:
+        return self.predicate(row)
 
 
 def _either(a: Predicate, b: Predicate) -> Predicate:

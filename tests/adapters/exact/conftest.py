@@ -1,24 +1,19 @@
-"""Fixtures for the Exact adapter: the emulator over HTTP and a SQLite store.
+"""Fixtures for the Exact adapter: the emulator over HTTP and the state store.
 
-``SqliteStore`` stands in for the state store until the lead's one exists: a
-file database that two threads or two processes can share, with the token
-lease as an atomic UPDATE on a row.
+The store is the connector's own (SQLite in a file, so two processes share it),
+with test hooks around saving credentials.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from adapters.base import SourceContext
 from adapters.exact.adapter import ExactAdapter
@@ -32,88 +27,42 @@ from adapters.exact.emulator import (
     serve_emulator,
 )
 from adapters.exact.tokens import Credentials, TokenManager
+from connector.store import Store
 
 DIVISION = 1234567
 OTHER_DIVISION = 7654321
 
 
-class SqliteStore:
-    """Credentials and leases in one SQLite file, safe across processes."""
+class HookedStore(Store):
+    """The real state store, with two hooks on saving credentials.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self.fail_saves = 0  # the next N saves raise, as a broken database would
-        self.saves = 0
-        self.before_save: Callable[[dict[str, Any]], None] | None = None
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS credentials (source TEXT PRIMARY KEY,"
-                " data TEXT NOT NULL)"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY,"
-                " holder TEXT NOT NULL, expires REAL NOT NULL)"
-            )
+    ``fail_saves`` makes the next N saves raise, as a locked database would;
+    ``before_save`` sees each pair before it is written (the kill test uses it).
+    """
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10, isolation_level=None)
+    path: str
+    fail_saves: int
+    saves: int
+    before_save: Callable[[dict[str, Any]], None] | None
 
-    @contextmanager
-    def lease(self, name: str, ttl_s: float, wait_s: float) -> Iterator[bool]:
-        holder = uuid.uuid4().hex
-        deadline = time.monotonic() + wait_s
-        while not self._take(name, holder, ttl_s):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"lease {name} is held elsewhere")
-            time.sleep(0.01)
-        try:
-            yield True
-        finally:
-            with self._connect() as db:
-                db.execute(
-                    "UPDATE leases SET holder = '' WHERE name = ? AND holder = ?",
-                    (name, holder),
-                )
-
-    def _take(self, name: str, holder: str, ttl_s: float) -> bool:
-        now = time.time()
-        db = self._connect()
-        try:
-            db.execute("INSERT OR IGNORE INTO leases VALUES (?, '', 0)", (name,))
-            taken = db.execute(
-                "UPDATE leases SET holder = ?, expires = ? WHERE name = ?"
-                " AND (holder = '' OR expires < ?)",
-                (holder, now + ttl_s, name, now),
-            ).rowcount
-        finally:
-            db.close()
-        return taken == 1
-
-    def load_credentials(self, source: str) -> dict[str, Any] | None:
-        db = self._connect()
-        try:
-            row = db.execute(
-                "SELECT data FROM credentials WHERE source = ?", (source,)
-            ).fetchone()
-        finally:
-            db.close()
-        return json.loads(row[0]) if row else None
+    @classmethod
+    def at(cls, path: str | Path) -> HookedStore:
+        """Open (and create) the SQLite store in the file ``path``."""
+        store = cls.open(f"sqlite:///{path}")
+        assert isinstance(store, HookedStore)
+        store.path = str(path)
+        store.fail_saves = 0
+        store.saves = 0
+        store.before_save = None
+        return store
 
     def save_credentials(self, source: str, data: dict[str, Any]) -> None:
         if self.before_save is not None:
             self.before_save(data)
         if self.fail_saves > 0:
             self.fail_saves -= 1
-            raise sqlite3.OperationalError("database is locked")
-        db = self._connect()
-        try:
-            db.execute(
-                "INSERT INTO credentials VALUES (?, ?) ON CONFLICT(source)"
-                " DO UPDATE SET data = excluded.data",
-                (source, json.dumps(data)),
-            )
-        finally:
-            db.close()
+            raise OperationalError("UPDATE credentials", {}, Exception("locked"))
+        super().save_credentials(source, data)
         self.saves += 1
 
 
@@ -123,7 +72,7 @@ class World:
 
     state: EmulatorState
     emulator: RunningEmulator
-    store: SqliteStore
+    store: HookedStore
     clock: FakeClock
     division: int = DIVISION
     other_division: int = OTHER_DIVISION
@@ -176,12 +125,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    return SqliteStore(tmp_path / "state.db")
+def store(tmp_path: Path) -> Iterator[HookedStore]:
+    opened = HookedStore.at(tmp_path / "state.db")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
-def make_world(clock: FakeClock, store: SqliteStore) -> Iterator[Callable[..., World]]:
+def make_world(clock: FakeClock, store: HookedStore) -> Iterator[Callable[..., World]]:
     """Start an emulator seeded with ``receivables`` invoices (default 30)."""
     running: list[RunningEmulator] = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -228,3 +229,22 @@ def _expire_in_real_time(store, clock) -> None:
         expires_at=real_now - timedelta(seconds=100),
     )
     store.save_credentials("acme", old.to_dict())
+
+
+def test_the_store_lease_keeps_out_another_thread_sharing_the_store(store):
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.lease("exact-token:acme", 60, 1):
+            held.set()
+            done.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    try:
+        with pytest.raises(TimeoutError), store.lease("exact-token:acme", 60, 0.2):
+            pass
+    finally:
+        done.set()
+        holder.join(5)

@@ -27,12 +27,12 @@ def _store_class() -> type:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return module.SqliteStore  # type: ignore[no-any-return]
+    return module.HookedStore  # type: ignore[no-any-return]
 
 
 def main() -> None:
     mode, db_path, token_url = sys.argv[1:4]
-    store = _store_class()(db_path)
+    store = _store_class().at(db_path)
     if mode == "die-before-save":
         store.before_save = lambda data: os.kill(os.getpid(), signal.SIGKILL)
     manager = TokenManager(
