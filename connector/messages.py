@@ -157,7 +157,7 @@ def note_for(
     lines = [
         f"{what} on {local:%Y-%m-%d %H:%M} ({policy.timezone}).",
         f"Why: {why}.",
-        *_invoice_lines(action),
+        *_invoice_lines(action, result),
         f"[dunning:{action.key}]",
     ]
     return Note(
@@ -184,7 +184,9 @@ def _what(action: PlannedAction, result: Mapping[str, Any]) -> str:
     return f"{action.channel} {action.step.id!r} carried out"
 
 
-def _invoice_lines(action: PlannedAction) -> list[str]:
+def _invoice_lines(
+    action: PlannedAction, result: Mapping[str, Any] | None = None
+) -> list[str]:
     lines = [
         f"- invoice {i.number}: open {_amount(i.open_amount, i.currency)}"
         for i in action.invoices
@@ -193,7 +195,12 @@ def _invoice_lines(action: PlannedAction) -> list[str]:
         f"- credit note {c.number}: {_amount(c.open_amount, c.currency)}"
         for c in action.credit_notes
     ]
-    lines.append(f"Total asked: {_amount(action.total_open, action.currency)}")
+    result = result or {}
+    for label, key in (("Collection costs", "costs"), ("Interest", "interest")):
+        if result.get(key):
+            lines.append(f"{label}: {_amount(Decimal(result[key]), action.currency)}")
+    total = Decimal(result["total"]) if result.get("total") else action.total_open
+    lines.append(f"Total asked: {_amount(total, action.currency)}")
     return lines
 
 

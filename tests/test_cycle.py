@@ -8,81 +8,43 @@ Every date, weekday and amount is worked out by hand in the test's comment.
 from __future__ import annotations
 
 import contextlib
-import csv
 import locale
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import babel.dates
 import babel.numbers
 import pytest
 from structlog.testing import capture_logs
 
-from connector.cycle import CycleResult
 from connector.daemon import trigger_for
 from connector.domain import HoldKind
-from connector.policy import Policy, load_policy
-from connector.runtime import Runtime
-from connector.settings import Secrets
+from connector.policy import Policy
 from connector.store import ActionRecord, State, Store
-from tests.factories import TEMPLATES
-from tests.smtp import Received, SmtpServer
+from tests.scenario import (
+    ALWAYS_OPEN,
+    AMSTERDAM,
+    Scenario,
+    local,
+    row,
+    sent_on,
+)
+from tests.smtp import SmtpServer
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DUNNING = Path(sys.executable).with_name("dunning")
 
-POLICY = """\
-timezone: Europe/Amsterdam
-calendar: NL
-send_window: {window}
-schedule: {{every: {every}}}
-sender: {{name: Acme Debiteuren, email: debiteuren@acme.example}}
-smtp: {{host: 127.0.0.1, port: {port}, security: none, timeout_s: 5}}
-templates: {templates}
-outbox: outbox
-sources:
-  - {{name: acme, adapter: csv, path: {items}}}
-segments:
-  - {{name: everyone, plan: main}}
-plans:
-  main:
-{steps}
-defaults: {{language: nl, min_open_amount: 5.00, one_message_per_debtor: true}}
-"""
-
-OFFICE_HOURS = '{days: mon-fri, from: "09:00", until: "17:00"}'
-ALWAYS_OPEN = '{days: mon-sun, from: "00:00", until: "23:59"}'
-REMINDER_ONLY = """\
-- {id: reminder, after: 3 days past due, email: reminder}
-"""
 THREE_STEPS = """\
 - {id: reminder, after: 3 days past due, email: reminder}
 - {id: call, after: 8 days past due, task: "Call {{ debtor.name }}"}
 - {id: second, after: 7 days after reminder, email: second_reminder}
 """
 
-COLUMNS = (
-    "invoice_id",
-    "invoice_number",
-    "debtor_id",
-    "debtor_name",
-    "debtor_kind",
-    "email",
-    "language",
-    "issue_date",
-    "due_date",
-    "currency",
-    "total",
-    "open_amount",
-)
 BAKKERIJ = {
     "debtor_id": "d1",
     "debtor_name": "Bakkerij de Vries B.V.",
@@ -106,120 +68,11 @@ HARBOUR = {
 }
 
 
-def row(
-    debtor: dict[str, str],
-    invoice_id: str,
-    due: str,
-    open_amount: str,
-    *,
-    total: str | None = None,
-    issued: str = "2026-10-01",
-) -> dict[str, str]:
-    """One open-items row; values are written as given, broken ones included."""
-    return {
-        **debtor,
-        "invoice_id": invoice_id,
-        "invoice_number": f"2026-{invoice_id}",
-        "issue_date": issued,
-        "due_date": due,
-        "currency": "EUR",
-        "total": open_amount if total is None else total,
-        "open_amount": open_amount,
-    }
-
-
-def local(year: int, month: int, day: int, hour: int = 10, minute: int = 0):
-    """A wall-clock time in Amsterdam."""
-    return datetime(year, month, day, hour, minute, tzinfo=AMSTERDAM)
-
-
-@dataclass
-class FakeClock:
-    """The time the core sees: an aware UTC datetime that the test moves."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Scenario:
-    """One source on a CSV file, with its store, mail server and clock."""
-
-    def __init__(self, directory: Path, smtp: SmtpServer):
-        self.directory = directory
-        self.smtp = smtp
-        self.items = directory / "open_items.csv"
-        self.journal = directory / "open_items.journal.csv"
-        self.state_url = f"sqlite:///{directory / 'state.db'}"
-        self.clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
-        self.store = Store.open(self.state_url, self.clock)
-        self._runtime: Runtime | None = None
-
-    def policy_text(
-        self, steps: str = REMINDER_ONLY, window: str = OFFICE_HOURS, every="15 min"
-    ) -> str:
-        indented = "".join(f"    {line}\n" for line in steps.strip().splitlines())
-        return POLICY.format(
-            window=window,
-            every=every,
-            port=self.smtp.port,
-            templates=TEMPLATES,
-            items=self.items,
-            steps=indented.rstrip("\n"),
-        )
-
-    def configure(self, steps: str = REMINDER_ONLY, **options: str) -> Policy:
-        path = self.directory / "dunning.yaml"
-        path.write_text(self.policy_text(steps, **options), encoding="utf-8")
-        policy = load_policy(path)
-        self._runtime = Runtime(
-            policy,
-            self.store,
-            Secrets(environ={}),
-            clock=self.clock,
-            state_dir=self.directory / "state",
-        )
-        return policy
-
-    def write_items(self, *rows: dict[str, str]) -> None:
-        with self.items.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def run_at(self, when: datetime) -> CycleResult:
-        """One cycle of the source with the clock at ``when``."""
-        assert self._runtime is not None, "configure() first"
-        self.clock.now = when.astimezone(UTC)
-        return self._runtime.run_source("acme")
-
-    @property
-    def sent(self) -> list[Received]:
-        return self.smtp.received
-
-    def actions(self, state: State | None = None) -> list[ActionRecord]:
-        states = None if state is None else [state]
-        return self.store.ledger.find(source="acme", states=states)
-
-    def journal_rows(self) -> list[dict[str, str]]:
-        if not self.journal.exists():
-            return []
-        with self.journal.open(encoding="utf-8-sig", newline="") as handle:
-            return list(csv.DictReader(handle))
-
-
 @pytest.fixture
 def scenario(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[Scenario]:
     world = Scenario(tmp_path, smtp_server)
     yield world
     world.store.close()
-
-
-def sent_on(message: Received) -> datetime:
-    """The Date header of a message, in Amsterdam time."""
-    stamp = message.message["Date"].datetime
-    return stamp.astimezone(AMSTERDAM)
 
 
 def days_from(first: date, count: int) -> list[date]:

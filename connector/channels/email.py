@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import email.errors
 import email.policy
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ _OWN_HEADERS = frozenset(
     {"from", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id"}
     | {"x-dunning-action", "auto-submitted", "mime-version", "content-type"}
 )
+
+
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bq]\?[^?]*\?=", re.IGNORECASE)
 
 
 class Attachment(NamedTuple):
@@ -154,6 +158,10 @@ def _refuse_line_breaks(email: OutgoingEmail) -> None:
         # email package refuses too: all of them count as line breaks here.
         if value and value.splitlines() != [value]:
             raise ChannelFailed(f"{name}: contains a line break")
+        # The email package decodes =?charset?q?...?= words it is given and
+        # writes what they hold raw, line breaks included: refuse them too.
+        if value and _ENCODED_WORD.search(value):
+            raise ChannelFailed(f"{name}: contains an encoded word (=?...?=)")
 
 
 def _address(field_name: str, addr_spec: str, display_name: str = "") -> Address:
