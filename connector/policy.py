@@ -263,7 +263,8 @@ class Step(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     after: Annotated[After, BeforeValidator(_after)]
     when: StepCondition = StepCondition()
-    email: str | None = None
+    # A template name, as the renderer accepts them: never a path.
+    email: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
     task: str | None = None
     note: str | None = None
     letter: Literal["reminder", "demand", "fourteen_day"] | None = None

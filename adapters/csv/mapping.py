@@ -63,7 +63,15 @@ from functools import cache
 
 from babel.numbers import list_currencies
 
-from connector.domain import Address, Debtor, DebtorKind, Invoice, InvoiceStatus
+from connector.domain import (
+    Address,
+    Debtor,
+    DebtorKind,
+    Invoice,
+    InvoiceStatus,
+    is_amount,
+    is_day,
+)
 from connector.errors import FatalSourceError, RecordError
 
 COLUMNS = (
@@ -215,7 +223,10 @@ def parse_amount(text: str, column: str = "amount") -> Decimal:
     if not _is_grouped(whole, _grouping_mark(whole, mark)):
         raise RecordError(f"{column} {text!r} is not an amount")
     digits = re.sub(r"[.,]", "", whole)
-    return Decimal(f"{sign}{digits}.{cents}" if cents else f"{sign}{digits}")
+    value = Decimal(f"{sign}{digits}.{cents}" if cents else f"{sign}{digits}")
+    if not is_amount(value):
+        raise RecordError(f"{column} {text!r} is too large to be an amount")
+    return value
 
 
 def parse_date(text: str, column: str = "date") -> date:
@@ -224,11 +235,15 @@ def parse_date(text: str, column: str = "date") -> date:
     dutch = _DUTCH_DATE.fullmatch(text)
     try:
         if iso:
-            return date(int(iso[1]), int(iso[2]), int(iso[3]))
-        if dutch:
-            return date(int(dutch[3]), int(dutch[2]), int(dutch[1]))
+            day = date(int(iso[1]), int(iso[2]), int(iso[3]))
+        elif dutch:
+            day = date(int(dutch[3]), int(dutch[2]), int(dutch[1]))
+        else:
+            day = None
     except ValueError:
-        pass
+        day = None
+    if day is not None and is_day(day):
+        return day
     raise RecordError(f"{column} {text!r} is not a date (YYYY-MM-DD)")
 
 

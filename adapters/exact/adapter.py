@@ -110,6 +110,7 @@ class ExactAdapter:
         self.tokens = tokens
         self.now = now
         self._numbers: dict[str, str] = {}
+        self._skipped_accounts: list[tuple[str, str]] = []
 
     @classmethod
     def create(
@@ -157,13 +158,14 @@ class ExactAdapter:
         """What changed since ``cursor``; a full snapshot on the reconcile days."""
         was = SyncCursor.loads(cursor)
         self.tokens.keep_alive()
+        self._skipped_accounts = []
         debtors, accounts_ts = self._changed_debtors(was.accounts)
         terms, terms_ts = self._changed_terms(was.terms)
         deleted, orphans, deleted_ts = self._deletions(was.deleted)
         today = self.now().date()
         snapshot = was.terms == 0 or orphans or self._reconcile_due(was, today)
 
-        skipped: list[tuple[str, str]] = []
+        skipped: list[tuple[str, str]] = list(self._skipped_accounts)
         if was.terms == 0:
             invoices = self._invoices(mapping.group_by_entry(terms), skipped)
         elif snapshot:
@@ -209,14 +211,20 @@ class ExactAdapter:
         highest = since
         for page in self.resources.changed_accounts(since):
             for row in page:
-                highest = max(highest, int(row["Timestamp"]))
-                if row.get("IsSales") or text(row.get("Status")) == "C":
-                    rows[str(row["ID"]).lower()] = row
+                stamp = row.get("Timestamp")
+                if isinstance(stamp, int | str) and str(stamp).isdigit():
+                    highest = max(highest, int(stamp))
+                key = _lower(row.get("ID"))
+                if key and (row.get("IsSales") or text(row.get("Status")) == "C"):
+                    rows[key] = row
         bill_to = self._bill_to_accounts(rows)
-        debtors = [
-            mapping.debtor_from_account(row, bill_to.get(_lower(row["InvoiceAccount"])))
-            for row in rows.values()
-        ]
+        debtors = []
+        for key, row in rows.items():
+            try:
+                invoice_to = bill_to.get(_lower(row.get("InvoiceAccount")))
+                debtors.append(mapping.debtor_from_account(row, invoice_to))
+            except RecordError as exc:
+                self._skipped_accounts.append((key, str(exc)))
         return debtors, highest
 
     def _bill_to_accounts(self, rows: Mapping[str, Row]) -> dict[str, Row]:

@@ -20,6 +20,7 @@ from connector.domain import (
     Invoice,
     InvoiceStatus,
     Payment,
+    is_day,
 )
 from connector.errors import RecordError
 
@@ -58,9 +59,12 @@ def day(record: Record, key: str) -> date:
     if not raw:
         raise RecordError(f"{key} is missing")
     try:
-        return date.fromisoformat(raw[:10])
+        value = date.fromisoformat(raw[:10])
     except ValueError:
         raise RecordError(f"{key} is not a date: {raw!r}") from None
+    if not is_day(value):
+        raise RecordError(f"{key} is out of range: {raw!r}")
+    return value
 
 
 def status_of(invoice: Record) -> InvoiceStatus:
@@ -78,8 +82,15 @@ def status_of(invoice: Record) -> InvoiceStatus:
 
 
 def _settled_by_credit(invoice: Record) -> bool:
-    payments = invoice.get("payments") or []
+    payments = _payments(invoice)
     return any(p.get("credit_invoice_id") for p in payments if isinstance(p, Mapping))
+
+
+def _payments(invoice: Record) -> list[Any]:
+    payments = invoice.get("payments") or []
+    if not isinstance(payments, list):
+        raise RecordError("payments is not a list")
+    return payments
 
 
 def invoice_from(record: Record) -> Invoice:
@@ -108,13 +119,15 @@ def invoice_from(record: Record) -> Invoice:
         total=total,
         open_amount=open_amount,
         status=status,
-        payments=tuple(payment_from(p) for p in record.get("payments") or ()),
+        payments=tuple(payment_from(p) for p in _payments(record)),
         paused_at_source=bool(record.get("paused")),
         pay_url=text(record, "payment_url"),
     )
 
 
 def payment_from(record: Record) -> Payment:
+    if not isinstance(record, Mapping):
+        raise RecordError("a payment is not an object")
     return Payment(
         key=text(record, "id"),
         paid_on=day(record, "payment_date"),
