@@ -51,6 +51,8 @@ HOSTS = {
     "us": "https://start.exactonline.com",
 }
 RETRIABLE_STATUS = frozenset({408, 500, 502, 503, 504, 599})
+#: Waits longer than this are not slept through in a cycle; the next cycle retries.
+LONGEST_RETRY_WAIT_S = 90.0
 
 
 class OutcomeUnknown(RetriableError):
@@ -280,6 +282,9 @@ class ExactClient:
 def _worth_retrying(error: BaseException) -> bool:
     if isinstance(error, BudgetExhausted | OutcomeUnknown):
         return False
+    wait_s = getattr(error, "wait_s", None)
+    if wait_s is not None and wait_s > LONGEST_RETRY_WAIT_S:
+        return False  # e.g. a token refused 9 minutes before it may be refreshed
     return isinstance(error, RetriableError)
 
 
