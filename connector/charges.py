@@ -86,6 +86,9 @@ def charges_for(action: PlannedAction, policy: Policy, today: date) -> Charges:
     charge = action.step.charge
     if charge is None or principal <= 0:
         return Charges(principal)
+    if any(i.residual_claim for i in action.invoices):
+        # Costs and interest were charged and paid first; none are added again.
+        return Charges(principal, note="charges were paid before the principal")
     consumer = treated_as_consumer(action.debtor, policy)
     notes: list[str] = []
     costs = None

@@ -143,6 +143,9 @@ class Invoice:
     payments: tuple[Payment, ...] = ()
     paused_at_source: bool = False
     pay_url: str = ""
+    #: Paid at the source, but costs and interest took part of the payment (art.
+    #: 6:44 BW): ``open_amount`` is what is still owed of the principal.
+    residual_claim: bool = False
 
     @property
     def is_credit_note(self) -> bool:

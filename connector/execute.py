@@ -196,6 +196,9 @@ class Executor:
                 # Not confirmed either way: left for a later cycle.
                 counts["unconfirmed"] += 1
                 continue
+            if isinstance(current, InvoiceStatus):
+                # Paid at the source, but a claim may be left on it here.
+                current = self.store.mirror.invoice(self.source, invoice.key) or current
             if (
                 isinstance(current, Invoice)
                 and current.is_open

@@ -10,12 +10,13 @@ from typing import Any
 
 import click
 
-from connector.domain import HoldKind, Instalment
+from connector.domain import HoldKind, Instalment, Invoice
 from connector.errors import ConfigError
+from connector.planner import action_key
 from connector.report import table
 from connector.runtime import system_clock
 from connector.settings import Settings
-from connector.store import Store
+from connector.store import ActionRecord, State, Store
 
 
 def _source(store: Store, given: str | None) -> str:
@@ -162,6 +163,23 @@ def register(main: click.Group, friendly: Any) -> None:
         click.echo(table(("due", "amount"), rows))
 
     @main.command()
+    @click.argument("invoice")
+    @click.option("--reason", required=True, help="Paid, written off, agreed ...")
+    @source_option
+    @by_option
+    @friendly
+    def settle(invoice: str, reason: str, source: str | None, by: str) -> None:
+        """End the claim left on an invoice the books call paid (costs first)."""
+        store = Store.open(Settings().state_url)
+        name = _source(store, source)
+        found = store.mirror.find_invoice(name, invoice)
+        if found is None or not found.residual_claim:
+            raise ConfigError(f"no claim is left on invoice {invoice!r} in {name!r}")
+        store.mirror.set_residual(name, found.key, None)
+        record_settlement(store, name, found, reason, by)
+        click.echo(f"claim of {found.open_amount} on {invoice} settled ({reason})")
+
+    @main.command()
     @source_option
     @friendly
     def holds(source: str | None) -> None:
@@ -183,6 +201,35 @@ def register(main: click.Group, friendly: Any) -> None:
         ]
         headers = ("id", "source", "kind", "on", "until", "reason", "by")
         click.echo(table(headers, rows) if rows else "no holds")
+
+
+def record_settlement(
+    store: Store, source: str, invoice: Invoice, reason: str, by: str
+) -> None:
+    """The ledger's record, with a note for the books, that a claim was settled."""
+    now = system_clock()
+    text = (
+        f"Invoice {invoice.number}: the claim of {invoice.open_amount} left after"
+        f" payment is settled by {by}: {reason}."
+    )
+    store.ledger.record(
+        ActionRecord(
+            key=action_key(source, invoice.debtor_key, "settled", [invoice.key]),
+            source=source,
+            debtor_key=invoice.debtor_key,
+            plan="",
+            step_id="settled",
+            channel="note",
+            state=State.DONE,
+            scheduled_on=now.date(),
+            taken_on=now.date(),
+            invoice_amounts=((invoice.key, invoice.open_amount),),
+            payload={"note_text": text, "by": by},
+            reason=reason,
+            note_state="pending",
+        ),
+        now,
+    )
 
 
 def split_instalments(

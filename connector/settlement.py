@@ -4,8 +4,9 @@ The bookkeeping package calls an invoice paid when its principal came in. By art
 6:44 BW that payment went to the costs first, then the interest, and only then to
 the principal, so part of the principal is still owed. What happens then is the
 policy's choice, and it is never silent: with ``after_paid: claim`` the ledger gets
-an entry for a person to review (and a note goes into the books); with ``waive``
-the ledger records the waiver with the amounts.
+a claim for the rest, which the plan goes on chasing from the step it reached (and
+a note goes into the books); with ``waive`` the ledger records the waiver with the
+amounts. The books cannot see a payment of the rest: ``dunning settle`` ends it.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def settle_paid(
             plan=record.plan,
             step_id=STEP,
             channel="note",
-            state=State.SKIPPED if waive else State.NEEDS_REVIEW,
+            state=State.SKIPPED if waive else State.DONE,
             scheduled_on=today,
             taken_on=today,
             invoice_amounts=((invoice_key, still_open),),
@@ -67,6 +68,9 @@ def settle_paid(
             note_state="pending",
         )
         if store.ledger.record(settlement, now):
+            # Recorded once only: a claim settled later is never opened again.
+            if not waive:
+                store.mirror.set_residual(source, invoice_key, still_open)
             counts["charges_waived" if waive else "charges_open"] += 1
             log.info(
                 "charges_after_payment",
@@ -116,4 +120,4 @@ def _reason(
     )
     if waive:
         return f"{split}; waived by policy"
-    return f"{split}; to be claimed"
+    return f"{split}; the plan goes on for it"

@@ -288,6 +288,8 @@ def test_a_business_demand_with_fixed_contract_costs_adds_them_to_the_total(
 PAID_AFTER_CHARGES = """\
 - {id: demand, after: 34 days past due, email: demand,
    charge: {costs: contract, interest: statutory}}
+- {id: last-call, after: 7 days after demand, email: second_reminder,
+   charge: {costs: contract, interest: statutory}}
 """
 
 
@@ -321,7 +323,7 @@ def charge_and_pay(scenario: Scenario, after_paid: str) -> ActionRecord:
     return settlement
 
 
-def test_costs_left_open_by_a_payment_of_the_principal_are_put_up_for_review(
+def test_costs_left_open_by_a_payment_of_the_principal_are_claimed_and_chased(
     scenario,
 ):
     # The 1,000.00 paid goes to the costs first, then the interest, then the
@@ -329,9 +331,9 @@ def test_costs_left_open_by_a_payment_of_the_principal_are_put_up_for_review(
     # principal is paid, so 1000.00 - 840.14 = 159.86 is still open.
     settlement = charge_and_pay(scenario, "claim")
 
-    assert settlement.state is State.NEEDS_REVIEW
+    assert settlement.state is State.DONE
     assert settlement.invoice_amounts == (("i1", Decimal("159.86")),)
-    assert "159.86 of the principal is still open; to be claimed" in (
+    assert "159.86 of the principal is still open; the plan goes on for it" in (
         settlement.reason or ""
     )
     journal = notes(scenario)
@@ -340,6 +342,24 @@ def test_costs_left_open_by_a_payment_of_the_principal_are_put_up_for_review(
         and "159.86 of the principal is still open" in n
         for n in journal
     )
+    # The plan goes on: the next step, 7 days after the demand of Wednesday 9
+    # July, is Wednesday 16 July, and asks for the 159.86 with no new charges.
+    scenario.run_at(local(2025, 7, 16))
+    last = done(scenario, "last-call")
+    assert last.invoice_amounts == (("i1", Decimal("159.86")),)
+    assert "costs" not in last.result and "interest" not in last.result
+    assert "€ 159,86" in scenario.sent[-1].text
+
+
+def test_a_settled_claim_is_no_longer_chased(scenario):
+    charge_and_pay(scenario, "claim")
+    store = scenario.store
+    [invoice] = [i for i in store.mirror.snapshot("acme").invoices if i.key == "i1"]
+    assert (invoice.open_amount, invoice.residual_claim) == (Decimal("159.86"), True)
+
+    store.mirror.set_residual("acme", "i1", None)
+
+    assert all(i.key != "i1" for i in store.mirror.snapshot("acme").invoices)
 
 
 def test_costs_left_open_by_a_payment_are_waived_when_the_policy_says_so(scenario):
@@ -501,3 +521,21 @@ def test_a_dossier_posted_to_an_agency_webhook_is_signed_with_its_secret(
     assert headers["Idempotency-Key"] == handover.key[:12]
     assert json.loads(body)["claim"]["total"] == "316.83"
     assert handover.result["status"] == "201"
+
+
+def test_dunning_settle_ends_a_claim_and_it_stays_ended(scenario, monkeypatch):
+    from click.testing import CliRunner
+
+    from connector.cli import main
+
+    charge_and_pay(scenario, "claim")
+    monkeypatch.setenv("DUNNING_STATE_URL", scenario.state_url)
+
+    result = CliRunner().invoke(main, ["settle", "2026-i1", "--reason", "paid cash"])
+
+    assert result.exit_code == 0, result.output
+    assert "claim of 159.86 on 2026-i1 settled" in result.output
+    # Later cycles neither chase it nor open the claim again.
+    scenario.run_at(local(2025, 7, 16))
+    assert [a for a in scenario.actions() if a.step_id == "last-call"] == []
+    assert all(i.key != "i1" for i in scenario.store.mirror.snapshot("acme").invoices)

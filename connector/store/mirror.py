@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -116,10 +116,21 @@ class Mirror:
             invoice_rows = conn.execute(
                 select(invoices).where(
                     invoices.c.source == source,
-                    invoices.c.status == InvoiceStatus.OPEN.value,
+                    (invoices.c.status == InvoiceStatus.OPEN.value)
+                    | invoices.c.residual.is_not(None),
                 )
             )
-            return Snapshot(found, [_invoice(row) for row in invoice_rows])
+            open_rows = [_invoice(row) for row in invoice_rows]
+            return Snapshot(found, [i for i in open_rows if i.is_open])
+
+    def set_residual(self, source: str, key: str, amount: Decimal | None) -> None:
+        """Keep, or with None end, the claim left on an invoice paid at the source."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(invoices)
+                .where(invoices.c.source == source, invoices.c.key == key)
+                .values(residual=amount)
+            )
 
     def issued_since(self, source: str, first: date) -> list[Invoice]:
         """Every invoice of a source issued on or after ``first``, in any status."""
@@ -316,6 +327,19 @@ def _payments_json(payments: Iterable[Payment]) -> list[dict[str, str]]:
 
 
 def _invoice(row: Any) -> Invoice:
+    residual = getattr(row, "residual", None)
+    if residual is not None and row.status != InvoiceStatus.OPEN.value:
+        # Paid at the source, yet still owed here: chased for what is left.
+        return replace(
+            _from_row(row),
+            status=InvoiceStatus.OPEN,
+            open_amount=residual,
+            residual_claim=True,
+        )
+    return _from_row(row)
+
+
+def _from_row(row: Any) -> Invoice:
     return Invoice(
         key=row.key,
         debtor_key=row.debtor_key,

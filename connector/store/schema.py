@@ -106,6 +106,9 @@ invoices = Table(
     Column("payments", JSON, nullable=False),
     Column("version", String(200), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Local only: what is still owed after the source called the invoice paid,
+    # because its payment went to costs and interest first. Syncs never touch it.
+    Column("residual", Money),
     Index("ix_invoices_open", "source", "status"),
 )
 
