@@ -39,6 +39,10 @@ def friendly(func: F) -> F:
         except DunningError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_RUNTIME)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(EXIT_RUNTIME)
 
     return wrapper  # type: ignore[return-value]
 
@@ -77,13 +81,9 @@ def validate(config: Path) -> None:
     settings = Settings()
     policy, problems = check_policy(config, Secrets(settings.secrets_dir))
     if policy is not None and not problems:
-        from connector.render import TemplateRenderer
+        from connector.checks import check_rendering
 
-        renderer = TemplateRenderer(policy.template_dir(), policy.defaults.language)
-        for steps in policy.plans.values():
-            for step in steps:
-                if step.email:
-                    problems += [ConfigError(p) for p in renderer.check(step.email)]
+        problems += check_rendering(policy)
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     if problems:
@@ -168,6 +168,24 @@ def ledger(states: tuple[str, ...], limit: int) -> None:
 @click.option("--reject", "reject", multiple=True, help="Reject this action key.")
 @click.option("--approve-all", is_flag=True, help="Approve every waiting action.")
 @click.option("--reject-all", is_flag=True, help="Reject every waiting action.")
+@click.option(
+    "--done",
+    "mark_done",
+    multiple=True,
+    help="An action under review did go out: mark it done; the plan goes on.",
+)
+@click.option(
+    "--skip",
+    "mark_skipped",
+    multiple=True,
+    help="An action under review or failed is not to be sent: the plan goes on.",
+)
+@click.option(
+    "--retry",
+    "retry",
+    multiple=True,
+    help="An action under review or failed did not go out: send it again.",
+)
 @click.option("--by", default="cli", show_default=True, help="Who decides.")
 @friendly
 def review(
@@ -175,41 +193,61 @@ def review(
     reject: tuple[str, ...],
     approve_all: bool,
     reject_all: bool,
+    mark_done: tuple[str, ...],
+    mark_skipped: tuple[str, ...],
+    retry: tuple[str, ...],
     by: str,
 ) -> None:
-    """List actions awaiting approval or review; approve or reject them."""
+    """List actions awaiting approval or review; decide on them."""
     from connector.report import print_actions
     from connector.runtime import system_clock
 
     store = _store(Settings())
     waiting = store.ledger.find(states=[State.AWAITING_APPROVAL])
-    approve_keys = (
-        [a.key for a in waiting] if approve_all else _expand(approve, waiting)
-    )
-    reject_keys = [a.key for a in waiting] if reject_all else _expand(reject, waiting)
+    stuck = store.ledger.find(states=[State.NEEDS_REVIEW, State.FAILED])
     now = system_clock()
-    for key in approve_keys:
-        ok = store.ledger.transition(
-            key,
+    decisions = [
+        (
+            _all_or(approve, approve_all, waiting),
             [State.AWAITING_APPROVAL],
             State.PENDING,
-            now,
-            reason=f"approved by {by}",
-        )
-        click.echo(f"{key}: {'approved' if ok else 'not waiting for approval'}")
-    for key in reject_keys:
-        ok = store.ledger.transition(
-            key,
+            "approved",
+        ),
+        (
+            _all_or(reject, reject_all, waiting),
             [State.AWAITING_APPROVAL],
             State.REJECTED,
-            now,
-            reason=f"rejected by {by}",
-        )
-        click.echo(f"{key}: {'rejected' if ok else 'not waiting for approval'}")
-    if approve_keys or reject_keys:
+            "rejected",
+        ),
+        (_expand(mark_done, stuck), [State.NEEDS_REVIEW], State.DONE, "marked done"),
+        (
+            _expand(mark_skipped, stuck),
+            [State.NEEDS_REVIEW, State.FAILED],
+            State.SKIPPED,
+            "skipped",
+        ),
+        (
+            _expand(retry, stuck),
+            [State.NEEDS_REVIEW, State.FAILED],
+            State.PENDING,
+            "sent again",
+        ),
+    ]
+    for keys, expected, new, word in decisions:
+        for key in keys:
+            extra = {"attempts": 0} if new is State.PENDING else {}
+            ok = store.ledger.transition(
+                key, expected, new, now, reason=f"{word} by {by}", **extra
+            )
+            click.echo(f"{key}: {word if ok else 'not in a state for that'}")
+    if any(keys for keys, *_ in decisions):
         return
     states = [State.AWAITING_APPROVAL, State.NEEDS_REVIEW, State.FAILED]
     print_actions(store.ledger.find(states=states), detail=True)
+
+
+def _all_or(given: tuple[str, ...], every: bool, waiting: list[Any]) -> list[str]:
+    return [a.key for a in waiting] if every else _expand(given, waiting)
 
 
 @main.command()
@@ -346,6 +384,8 @@ def _expand(prefixes: tuple[str, ...], waiting: list[Any]) -> list[str]:
     for prefix in prefixes:
         found = [a.key for a in waiting if a.key.startswith(prefix)]
         if len(found) != 1:
-            raise ConfigError(f"{prefix!r} matches {len(found)} waiting actions")
+            raise ConfigError(
+                f"{prefix!r} matches {len(found)} actions in a state for that"
+            )
         keys.append(found[0])
     return keys

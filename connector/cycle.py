@@ -134,6 +134,13 @@ class Cycle:
         cursor = self.store.mirror.cursor(self.source)
         known = self.store.mirror.known_versions(self.source)
         changes = self.adapter.pull_changes(cursor, known)
+        if changes.complete_snapshot and not changes.invoices and len(known) > 1:
+            # An empty list where many invoices were open is far more likely a
+            # broken export or a glitch than a day on which everyone paid.
+            raise FatalSourceError(
+                f"the source listed no open invoices while {len(known)} are open in"
+                " the mirror; nothing was closed. Check the export or the source."
+            )
         crash_point("after_pull")
         for record, reason in changes.skipped:
             log.warning(

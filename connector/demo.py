@@ -164,6 +164,7 @@ def _runtime(
     demo_dir: Path,
     secrets: Secrets,
 ) -> Runtime:
+    # The demo opens the send window all day, so that it shows the job at any hour.
     always = SendWindow.model_validate(
         {"days": "mon-sun", "from": time(0, 0), "until": time(23, 59, 59)}
     )
@@ -226,8 +227,8 @@ def _show_notes(admin: Any) -> None:
     ]
     paused = sum(1 for invoice in admin.invoices.values() if invoice.get("paused"))
     click.echo(
-        f"\n{len(notes)} notes written back into the emulated administration"
-        f" ({paused} invoices paused there); the first:"
+        f"\n{len(notes)} notes written back on the invoices of the emulated"
+        f" administration ({paused} invoices paused there); the first:"
     )
     for number, note in notes[:2]:
         todo = " (to do)" if note.get("todo") else ""

@@ -399,6 +399,17 @@ class Executor:
         except ChannelFailed as exc:
             self._fail(record, str(exc), now, counts)
             return
+        except Exception as exc:  # unknown outcome: a person decides, never a resend
+            log.exception("action_uncertain", source=self.source, action=record.key)
+            self.ledger.transition(
+                record.key,
+                [State.SENDING],
+                State.NEEDS_REVIEW,
+                now,
+                error=f"unexpected error: {exc!r}",
+            )
+            counts["needs_review"] += 1
+            return
         crash_point("after_send")
         email = action.channel == "email"
         # Tasks and notes are in the books already; letters and handovers are

@@ -77,8 +77,9 @@ def register(main: click.Group, friendly: Any) -> None:
         store = Store.open(Settings().state_url)
         now = system_clock()
         if release is not None:
-            done = store.holds.release(release, by, now)
-            click.echo(f"hold {release}: {'released' if done else 'not active'}")
+            if not store.holds.release(release, by, now):
+                raise ConfigError(f"no active hold with id {release}")
+            click.echo(f"hold {release}: released")
             return
         if not reason:
             raise ConfigError("give a --reason for the hold")

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from babel.numbers import format_currency
+from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from adapters.base import Note, Task
@@ -20,7 +21,7 @@ from connector.planner import PlannedAction
 from connector.policy import Policy
 from connector.render import RenderedMessage, TemplateRenderer
 
-_TEXT_ENV = SandboxedEnvironment(autoescape=False)
+_TEXT_ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 
 
 def debtor_language(debtor: Debtor, policy: Policy) -> str:
@@ -35,7 +36,7 @@ def template_context(
     charges: Charges | None = None,
 ) -> dict[str, Any]:
     """The values every message template may use (see `connector.render`)."""
-    pay_urls = {i.pay_url for i in action.invoices if i.pay_url}
+    pay_urls = {i.pay_url for i in action.invoices if _web(i.pay_url)}
     return {
         "charges": _charges(action, charges),
         "debtor": {
@@ -55,6 +56,11 @@ def template_context(
     }
 
 
+def _web(url: str) -> bool:
+    """Only a web address is offered as a pay link, never javascript: or file:."""
+    return url.lower().startswith(("https://", "http://"))
+
+
 def _charges(action: PlannedAction, charges: Charges | None) -> dict[str, Any]:
     if charges is None:
         return {"costs": None, "interest": None, "total": action.total_open}
@@ -72,7 +78,7 @@ def _invoice(invoice: Invoice, today: date) -> dict[str, Any]:
         "total": invoice.total,
         "open_amount": invoice.open_amount,
         "currency": invoice.currency,
-        "pay_url": invoice.pay_url,
+        "pay_url": invoice.pay_url if _web(invoice.pay_url) else "",
     }
 
 

@@ -311,7 +311,7 @@ def test_review_refuses_an_unknown_key(approval_setup):
 
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert "matches 0 waiting actions" in result.output
+    assert "matches 0 actions in a state for that" in result.output
 
 
 def test_run_once_with_a_broken_policy_exits_2(approval_setup):
@@ -326,3 +326,45 @@ def test_run_once_with_a_broken_policy_exits_2(approval_setup):
     assert result.exit_code == 2
     assert "unknown plan 'mian'" in result.output
     assert store.last_cycles() == []
+
+
+def test_review_resolves_an_action_under_review_so_the_plan_goes_on(
+    tmp_path, monkeypatch
+):
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from connector.store import ActionRecord, State, Store
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    monkeypatch.setenv("DUNNING_STATE_URL", url)
+    store = Store.open(url)
+    now = datetime(2026, 12, 3, 10, tzinfo=UTC)
+    for key in ("a" * 32, "b" * 32, "c" * 32):
+        store.ledger.record(
+            ActionRecord(
+                key=key,
+                source="acme",
+                debtor_key="d1",
+                plan="main",
+                step_id=f"step-{key[0]}",
+                channel="email",
+                state=State.NEEDS_REVIEW,
+                scheduled_on=date(2026, 12, 3),
+                taken_on=date(2026, 12, 3),
+                invoice_amounts=(("i1", Decimal("10.00")),),
+            ),
+            now,
+        )
+
+    result = dunning(
+        "review", "--done", "aaaa", "--skip", "bbbb", "--retry", "cccc", "--by", "anna"
+    )
+
+    assert result.exit_code == 0, result.output
+    states = {a.key[0]: (a.state, a.reason) for a in store.ledger.find()}
+    assert states == {
+        "a": (State.DONE, "marked done by anna"),
+        "b": (State.SKIPPED, "skipped by anna"),
+        "c": (State.PENDING, "sent again by anna"),
+    }

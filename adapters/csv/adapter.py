@@ -62,8 +62,10 @@ class CsvAdapter:
     @classmethod
     def create(cls, options: CsvOptions, context: SourceContext) -> CsvAdapter:
         """The adapter for a source; the journal defaults to ``<stem>.journal.csv``."""
-        path = Path(options.path)
-        journal = Path(options.journal or path.with_name(f"{path.stem}.journal.csv"))
+        base = Path(context.base_dir)
+        path = base / options.path  # an absolute path stays as it is
+        journal_name = options.journal or path.with_name(f"{path.stem}.journal.csv")
+        journal = base / journal_name
         return cls(path, Journal(journal), context.now, options.delimiter)
 
     def pull_changes(self, cursor: str | None, known: Mapping[str, str]) -> Changes:

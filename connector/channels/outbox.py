@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from connector.channels.email import OutgoingEmail, build_message
-from connector.errors import ChannelFailed
+from connector.errors import ChannelFailed, ChannelRetriable
 
 # Keys become file names: no path separators, no leading dot, nothing exotic.
 _SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=@-]*")
@@ -53,8 +53,15 @@ class OutboxChannel:
             return email.message_id
         # Unix line ends on disk; SMTP would send the same message with CRLF.
         data = build_message(email).as_bytes()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, data)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write_atomically(path, data)
+        except OSError as exc:
+            # Nothing was written: the action waits for a later cycle.
+            where = exc.filename or self.directory
+            raise ChannelRetriable(
+                f"cannot write to the outbox {where}: {exc.strerror}"
+            ) from exc
         return email.message_id
 
 

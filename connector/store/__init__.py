@@ -70,7 +70,13 @@ class Store:
         self.credentials.save(source, data)
 
     def start_cycle(self, source: str, now: datetime) -> int:
+        """Record a cycle as running; one left running by a dead process is closed."""
         with self.engine.begin() as conn:
+            conn.execute(
+                update(cycles)
+                .where(cycles.c.source == source, cycles.c.status == "running")
+                .values(status="interrupted", finished_at=now)
+            )
             result = conn.execute(
                 insert(cycles).values(
                     source=source, started_at=now, status="running", summary={}

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alembic.util.exc import CommandError
 from sqlalchemy import create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from connector.errors import ConfigError
 from connector.store import migrate
@@ -30,6 +31,16 @@ def utc_now() -> datetime:
 
 def open_engine(url: str) -> Engine:
     """An engine for ``url``, with SQLite in WAL mode and owner-only file mode."""
+    try:
+        return _open_engine(url)
+    except ConfigError:
+        raise
+    except (SQLAlchemyError, OSError, ValueError, ImportError, CommandError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise ConfigError(f"cannot open the state store: {reason}") from None
+
+
+def _open_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
