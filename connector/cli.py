@@ -147,6 +147,12 @@ def plan(config: Path, on: Any, skipped: bool) -> None:
             policy,
             today,
         )
+        if not snapshot.invoices and store.mirror.cursor(source.name) is None:
+            click.echo(
+                f"{source.name}: nothing mirrored yet; `dunning run --once --dry-run`"
+                " pulls the source without acting"
+            )
+            continue
         print_plan(source.name, today, result, skipped)
 
 

@@ -121,6 +121,8 @@ class Cycle:
         if self.dry_run:
             result.status = "dry_run"
             counts.update(self.executor.preview(plan.actions, today))
+            if not self._in_send_window(now):
+                counts["outside_send_window"] = 1  # a real run would wait
             return
         if not self._in_send_window(now):
             result.status = "outside_window"

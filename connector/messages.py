@@ -159,7 +159,7 @@ def note_for(
     what = text or _what(action, result)
     why = f"step {action.step.id} of plan {action.plan}: {action.step.after}"
     if action.late:
-        why += f" (due {action.scheduled_on.isoformat()}, taken late)"
+        why += f" (this step was due {action.scheduled_on.isoformat()}, taken late)"
     lines = [
         f"{what} on {local:%Y-%m-%d %H:%M} ({policy.timezone}).",
         f"Why: {why}.",

@@ -178,7 +178,7 @@ def test_a_reminder_missed_while_the_daemon_was_down_is_sent_late_once(scenario)
         date(2026, 12, 10),
     )
     notes = [r["text"] for r in scenario.journal_rows() if r["kind"] == "note"]
-    assert "(due 2026-12-03, taken late)" in notes[0]
+    assert "(this step was due 2026-12-03, taken late)" in notes[0]
 
 
 # 3. Weekends and holidays
