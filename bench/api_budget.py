@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import re
 import sys
 import tempfile
@@ -43,6 +41,7 @@ from adapters.moneybird.emulator import (  # noqa: E402
 )
 from adapters.moneybird.emulator.control import LIMIT, WINDOW_S  # noqa: E402
 from adapters.moneybird.resources import SalesInvoices  # noqa: E402
+from bench.machine import describe_machine  # noqa: E402
 from connector.cycle import Cycle, CycleResult  # noqa: E402
 from connector.logs import configure_logging  # noqa: E402
 from connector.policy import Policy, load_policy  # noqa: E402
@@ -281,15 +280,7 @@ def report(runs: list[Measured], naive: int, bench: Bench) -> None:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, {model}"
+    return describe_machine()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import tempfile
 from collections import Counter
@@ -35,6 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.base import Adapter, SourceContext
 from adapters.exact.adapter import ExactAdapter
@@ -45,6 +46,7 @@ from adapters.exact.emulator import (
     serve_emulator,
 )
 from adapters.exact.tokens import Credentials
+from bench.machine import describe_machine
 from connector.cycle import CycleResult
 from connector.logs import configure_logging
 from connector.policy import Policy, Source, load_policy
@@ -316,18 +318,7 @@ def summary(cycles: Sequence[Measured], verdict: Verdict) -> list[str]:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{model}, {platform.machine()}, {os.cpu_count()} cores; "
-        f"Python {platform.python_version()}"
-    )
+    return describe_machine()
 
 
 def markdown(cycles: Sequence[Measured], verdict: Verdict, lines: Sequence[str]) -> str:

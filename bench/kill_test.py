@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import signal
 import subprocess
@@ -56,6 +55,7 @@ from adapters.moneybird.emulator import (  # noqa: E402
 from adapters.moneybird.emulator import serve_emulator as serve_moneybird  # noqa
 from adapters.moneybird.emulator.data import parse_money  # noqa: E402
 from adapters.moneybird.emulator.seed import build_invoice  # noqa: E402
+from bench.machine import describe_machine  # noqa: E402
 from connector.cycle import CycleResult  # noqa: E402
 from connector.logs import configure_logging  # noqa: E402
 from connector.policy import load_policy  # noqa: E402
@@ -766,15 +766,7 @@ def _count(report: KillReport, run: ChildRun) -> None:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu}"
+    return describe_machine()
 
 
 def summary(report: KillReport, kills: int, seed: int) -> str:
