@@ -130,6 +130,24 @@ class Adapter(Protocol):
         ...
 
 
+@runtime_checkable
+class DocumentStore(Protocol):
+    """An optional adapter call: keep a letter with the debtor in the books.
+
+    Returns the document's id at the source, or "" when the source is not set up
+    to keep letters. At most one document per action key.
+    """
+
+    def store_document(
+        self,
+        key: str,
+        debtor_key: str,
+        invoice_keys: tuple[str, ...],
+        filename: str,
+        content: bytes,
+    ) -> str: ...
+
+
 class AdapterFactory(Protocol):
     """What an entry point of ``dunning.adapters`` must name."""
 

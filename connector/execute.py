@@ -27,6 +27,7 @@ from connector.errors import (
     ChannelError,
     ChannelFailed,
     ChannelRetriable,
+    DunningError,
     FatalSourceError,
     RecordError,
     SourceError,
@@ -507,6 +508,9 @@ class Executor:
             result["to"] = list(email.to)
             result["subject"] = email.subject
             result["accepted_at"] = self.clock().isoformat()
+        document = self._store_letter(action, name, pdf)
+        if document:
+            result["document"] = document
         if content.fourteen_day is not None:
             term = letter_term(action, today)
             result["received_on"] = term.received_on.isoformat()
@@ -514,6 +518,25 @@ class Executor:
             result["costs_chargeable_from"] = term.costs_chargeable_from.isoformat()
             result["costs_stated"] = str(content.fourteen_day.costs_if_unpaid.total)
         return result
+
+    def _store_letter(self, action: PlannedAction, name: str, pdf: bytes) -> str:
+        """Keep the letter with the debtor in the books, where the source can."""
+        store = getattr(self.adapter, "store_document", None)
+        if store is None:
+            return ""
+        keys = tuple(i.key for i in action.invoices)
+        try:
+            return str(store(action.key, action.debtor.key, keys, name, pdf))
+        except DunningError as exc:
+            # The letter went out; a copy missing in the books is no reason to
+            # send it again. The ledger keeps the file path either way.
+            log.warning(
+                "letter_not_stored",
+                source=self.source,
+                action=action.key,
+                error=str(exc),
+            )
+            return ""
 
     def _hand_over(
         self, action: PlannedAction, charges: Charges, now: datetime, today: date

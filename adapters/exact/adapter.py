@@ -10,6 +10,7 @@ request path; the user's current division in Exact is never consulted.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,6 +37,8 @@ from connector.domain import Debtor, Invoice, InvoiceStatus
 from connector.errors import ConfigError, RecordError
 
 NOTE_DOCUMENT_TYPE = 55  # "Other"; unverified against a real administration
+# The brief names only type 10, "Sales invoice", which a reminder is not.
+LETTER_DOCUMENT_TYPE = NOTE_DOCUMENT_TYPE
 
 
 class ExactOptions(AdapterOptions):
@@ -48,6 +51,7 @@ class ExactOptions(AdapterOptions):
     client_secret_secret: str = "EXACT_CLIENT_SECRET"
     full_reconcile_days: int = Field(7, ge=1)
     note_documents: bool = False
+    letter_documents: bool = False  # keep each sent PDF letter on the account
     read_timeout_s: float = Field(60.0, gt=0)  # per request, not per page
     # As registered for the app in Exact's App Center; loopback is caught locally.
     redirect_uri: str = "http://127.0.0.1:8765/callback"
@@ -342,6 +346,41 @@ class ExactAdapter:
 
         return _write_once(find, lambda: self.resources.create_task(body))
 
+    def store_document(
+        self,
+        key: str,
+        debtor_key: str,
+        invoice_keys: tuple[str, ...],
+        filename: str,
+        content: bytes,
+    ) -> str:
+        """The sent letter as a document on the account, at most one per key.
+
+        Returns "" when the source does not keep letters (``letter_documents``).
+        """
+        if not self.options.letter_documents:
+            return ""
+        numbers = self._invoice_numbers(invoice_keys)
+        body = {
+            "Subject": mapping.letter_subject(key, filename, numbers),
+            "Account": debtor_key,
+            "Type": LETTER_DOCUMENT_TYPE,
+            "DocumentDate": iso(self.now().date()),
+        }
+
+        def find() -> str | None:
+            rows = self.resources.documents_of(debtor_key)
+            found = (
+                str(r["ID"])
+                for r in rows
+                if mapping.is_letter(text(r.get("Subject")), key, filename)
+            )
+            return next(found, None)
+
+        document = _write_once(find, lambda: self.resources.create_document(body))
+        self._attach_once(document, filename, content)
+        return document
+
     def close(self) -> None:
         self.resources.client.close()
 
@@ -362,6 +401,21 @@ class ExactAdapter:
             }
         )
         return str(document["ID"])
+
+    def _attach_once(self, document: str, filename: str, content: bytes) -> str:
+        """The file on the document, unless a crash left it there already."""
+        body = {
+            "Document": document,
+            "FileName": filename,
+            "Attachment": base64.b64encode(content).decode("ascii"),
+        }
+
+        def find() -> str | None:
+            rows = self.resources.attachments_of(document)
+            named = (str(r["ID"]) for r in rows if r.get("FileName") == filename)
+            return next(named, None)
+
+        return _write_once(find, lambda: self.resources.create_attachment(body))
 
 
 def _write_once(find: Callable[[], str | None], create: Callable[[], Row]) -> str:

@@ -134,6 +134,20 @@ def note_body(note: Note, numbers: Sequence[str], on: datetime) -> dict[str, Any
     }
 
 
+def letter_subject(key: str, filename: str, numbers: Sequence[str]) -> str:
+    """A stored letter's subject: its file first, then invoices and action key."""
+    which = ", ".join(numbers) if numbers else "—"
+    return f"{filename} (invoice {which}) {marker(key)}"
+
+
+def is_letter(subject: str, key: str, filename: str) -> bool:
+    """Whether a document's subject is that of this action's letter.
+
+    A note's document carries the same marker, so the file name must lead.
+    """
+    return subject.startswith(filename) and marker(key) in subject
+
+
 def _with_marker(text: str, key: str) -> str:
     """The text with the action key's marker, once."""
     tag = marker(key)

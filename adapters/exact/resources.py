@@ -22,6 +22,7 @@ OPEN_ITEMS = "read/financial/ReceivablesList"
 NOTES = "activities/CommunicationNotes"
 TASKS = "activities/Tasks"
 DOCUMENTS = "documents/Documents"
+ATTACHMENTS = "documents/DocumentAttachments"
 
 CUSTOMER_LINE = 20  # LineType of receivables; 22 are payables
 DELETED_TERM = 10  # sync/Deleted EntityType of a payment term
@@ -67,6 +68,8 @@ OPEN_ITEM_FIELDS = ("HID", "AccountId", "Amount", "CurrencyCode", "EntryNumber")
 DELETED_FIELDS = ("Timestamp", "EntityKey", "EntityType")
 NOTE_FIELDS = ("ID", "Subject")
 TASK_FIELDS = ("ID", "Description")
+DOCUMENT_FIELDS = ("ID", "Subject")
+ATTACHMENT_FIELDS = ("ID", "FileName")
 
 # A filter of 40 "Field eq guid'…'" clauses stays well under Exact's URL limit.
 BATCH = 40
@@ -137,6 +140,14 @@ class Resources:
         where = f"Account eq {guid(account_id)}"
         return self.client.rows(TASKS, TASK_FIELDS, filter=where)
 
+    def documents_of(self, account_id: str) -> Iterator[Row]:
+        where = f"Account eq {guid(account_id)}"
+        return self.client.rows(DOCUMENTS, DOCUMENT_FIELDS, filter=where)
+
+    def attachments_of(self, document_id: str) -> Iterator[Row]:
+        where = f"Document eq {guid(document_id)}"
+        return self.client.rows(ATTACHMENTS, ATTACHMENT_FIELDS, filter=where)
+
     def create_note(self, body: Mapping[str, Any]) -> Row:
         return self.client.post(NOTES, body)
 
@@ -145,3 +156,6 @@ class Resources:
 
     def create_document(self, body: Mapping[str, Any]) -> Row:
         return self.client.post(DOCUMENTS, body)
+
+    def create_attachment(self, body: Mapping[str, Any]) -> Row:
+        return self.client.post(ATTACHMENTS, body)

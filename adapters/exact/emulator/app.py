@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import uuid
@@ -15,6 +16,7 @@ from adapters.exact.emulator import odata
 from adapters.exact.emulator.resources import (
     COLLECTIONS,
     POST_FIELDS,
+    REQUIRED,
     RESOURCES,
     Resource,
 )
@@ -31,6 +33,7 @@ MANDATORY = (
     " must have a $filter parameter with one of the following fields in the url:"
 )
 _WORDS = re.compile(r"\b[A-Z][A-Za-z0-9]*\b")
+ATTACHMENTS = "documents/DocumentAttachments"
 _SINGLE = re.compile(r"^(?P<name>.+?)\((?P<key>[^)]*)\)$")
 
 
@@ -266,9 +269,25 @@ def _post(state: EmulatorState, division: Division, name: str) -> Response:
     unknown = sorted(set(body) - set(POST_FIELDS[name]))
     if unknown:
         return _error(f"Property '{unknown[0]}' is not valid for this entity.", 400)
-    required = "Description" if name == "activities/Tasks" else "Subject"
-    if not body.get(required):
-        return _error(f"Mandatory: {required}", 400)
+    missing = [field for field in REQUIRED[name] if not body.get(field)]
+    if missing:
+        return _error(f"Mandatory: {missing[0]}", 400)
+
+    if name == ATTACHMENTS:
+        row = _attachment(division, body)
+    else:
+        row = _entity(state, division, name, body)
+    with state.lock:
+        getattr(division, COLLECTIONS[name])[row["ID"]] = row
+
+    base = f"{request.host_url}api/v1/{division.code}/{name}"
+    return _json({"d": _shape(row, RESOURCES[name], base, None)}, 201)
+
+
+def _entity(
+    state: EmulatorState, division: Division, name: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A note, task or document with the fields the server fills in."""
     row = {k: _from_iso(v) for k, v in body.items()}
     row.update(
         ID=str(uuid.uuid4()),
@@ -279,11 +298,29 @@ def _post(state: EmulatorState, division: Division, name: str) -> Response:
     )
     if name != "documents/Documents":
         row.setdefault("Status", 20)
-    state.stamp(row)
-    with state.lock:
-        getattr(division, COLLECTIONS[name])[row["ID"]] = row
-    base = f"{request.host_url}api/v1/{division.code}/{name}"
-    return _json({"d": _shape(row, RESOURCES[name], base, None)}, 201)
+    return state.stamp(row)
+
+
+def _attachment(division: Division, body: dict[str, Any]) -> dict[str, Any]:
+    """A file on an existing document; like Exact, the answer omits the file."""
+    document = str(body["Document"]).lower()
+    if document not in division.documents:
+        raise odata.ODataError("Document does not exist.")
+    try:
+        content = base64.b64decode(body["Attachment"], validate=True)
+    except (TypeError, ValueError) as exc:
+        raise odata.ODataError("Attachment is not valid base64.") from exc
+    attachment_id = str(uuid.uuid4())
+    url = f"{request.host_url}docs/SysAttachment.aspx?ID={attachment_id}"
+    return {
+        "ID": attachment_id,
+        "Attachment": None,
+        "FileName": body["FileName"],
+        "FileSize": len(content),
+        "Url": f"{url}&_Division_={division.code}",
+        "Document": document,
+        "_content": content,
+    }
 
 
 def _from_iso(value: Any) -> Any:

@@ -164,6 +164,12 @@ RESOURCES: dict[str, Resource] = {
         f"{_models}.Document",
         postable=True,
     ),
+    "documents/DocumentAttachments": Resource(
+        _public(lambda d: list(d.attachments.values()), ("_content",)),
+        "ID",
+        f"{_models}.DocumentAttachment",
+        postable=True,
+    ),
 }
 
 # What a POST may set, and the read-only fields the server fills in.
@@ -188,9 +194,18 @@ POST_FIELDS: dict[str, tuple[str, ...]] = {
         "Document",
     ),
     "documents/Documents": ("Account", "Subject", "Body", "DocumentDate", "Type"),
+    "documents/DocumentAttachments": ("Attachment", "Document", "FileName"),
+}
+# What a POST must set (unconfirmed for Exact; see the brief, section 12).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "activities/CommunicationNotes": ("Subject",),
+    "activities/Tasks": ("Description",),
+    "documents/Documents": ("Subject",),
+    "documents/DocumentAttachments": ("Attachment", "Document", "FileName"),
 }
 COLLECTIONS = {
     "activities/CommunicationNotes": "notes",
     "activities/Tasks": "tasks",
     "documents/Documents": "documents",
+    "documents/DocumentAttachments": "attachments",
 }

@@ -39,6 +39,12 @@ class Division:
     notes: dict[str, Row] = field(default_factory=dict)
     tasks: dict[str, Row] = field(default_factory=dict)
     documents: dict[str, Row] = field(default_factory=dict)
+    attachments: dict[str, Row] = field(default_factory=dict)  # by Document
+
+    def attachments_of(self, document_id: str) -> list[Row]:
+        """The files attached to one document, oldest first."""
+        rows = self.attachments.values()
+        return [r for r in rows if r["Document"] == document_id.lower()]
 
 
 @dataclass(frozen=True)
