@@ -25,6 +25,7 @@ import click
 
 from adapters.csv.sample import shift_dates
 from connector.cycle import CycleResult
+from connector.errors import SecretMissing
 from connector.policy import Policy, SendWindow, Source, load_policy
 from connector.runtime import Runtime, system_clock
 from connector.store import Store
@@ -190,7 +191,7 @@ def _clean(demo_dir: Path, outbox: Path) -> None:
 
 
 def _no_secrets(name: str) -> str:
-    raise KeyError(name)
+    raise SecretMissing(f"the demo has no secret {name!r}")
 
 
 def _show(results: list[CycleResult], outbox: Path) -> None:

@@ -191,12 +191,6 @@ class Hold:
     until: date | None = None
     instalments: tuple[Instalment, ...] = ()
 
-    def covers(self, invoice: Invoice) -> bool:
-        """Whether the hold is on this invoice, or on its debtor."""
-        if self.invoice_key is not None:
-            return self.invoice_key == invoice.key
-        return self.debtor_key == invoice.debtor_key
-
     def in_force(self, invoice: Invoice, today: date) -> bool:
         """Whether the hold still stops the plan for this invoice today."""
         if self.until is not None and today > self.until:

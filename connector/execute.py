@@ -208,7 +208,9 @@ class Executor:
                 kept.append(current)
                 continue
             status = current if isinstance(current, InvoiceStatus) else current.status
-            self._record_skip(action, invoice, _closed_reason(status), now, counts)
+            self._record_skip(
+                action, invoice, _closed_reason(status), now, today, counts
+            )
         if not kept:
             return
         credits = tuple(
@@ -222,7 +224,9 @@ class Executor:
         action = replace(action, key=key, invoices=tuple(kept), credit_notes=credits)
         if action.credit_notes and action.total_open <= 0:
             for invoice in action.invoices:
-                self._record_skip(action, invoice, "covered by credit", now, counts)
+                self._record_skip(
+                    action, invoice, "covered by credit", now, today, counts
+                )
             return
         state = State.AWAITING_APPROVAL if action.step.needs_approval else State.PENDING
         record = _action_record(action, state, today, self._preview(action, today))
@@ -238,11 +242,12 @@ class Executor:
         invoice: Invoice,
         reason: str,
         now: datetime,
+        today: date,
         counts: Counter[str],
     ) -> None:
         key = action_key(self.source, action.debtor.key, action.step.id, [invoice.key])
         single = replace(action, key=key, invoices=(invoice,), credit_notes=())
-        record = _action_record(single, State.SKIPPED, now.date(), {}, reason=reason)
+        record = _action_record(single, State.SKIPPED, today, {}, reason=reason)
         if self.ledger.record(record, now):
             counts["skipped"] += 1
             log.info(

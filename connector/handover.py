@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -111,8 +112,6 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _as_demand(action: PlannedAction) -> PlannedAction:
-    from dataclasses import replace
-
     return replace(action, step=action.step.model_copy(update={"letter": "demand"}))
 
 

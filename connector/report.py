@@ -112,5 +112,6 @@ def print_status(store: Store) -> None:
         State.FAILED,
         State.DEFERRED,
     ]
-    counts = {s.value: len(store.ledger.find(states=[s])) for s in waiting}
+    found = store.ledger.count_by_state()
+    counts = {s.value: found.get(s, 0) for s in waiting}
     click.echo("\n" + ", ".join(f"{k}: {v}" for k, v in counts.items()))

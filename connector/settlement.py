@@ -87,8 +87,8 @@ def _charged_per_invoice(
 ) -> dict[str, tuple[Decimal, Decimal, ActionRecord]]:
     """The costs and interest last charged on each invoice, from the ledger."""
     found: dict[str, tuple[Decimal, Decimal, ActionRecord]] = {}
-    done = store.ledger.find(source=source, states=[State.DONE])
-    for record in reversed(done):  # oldest first, so the latest charge wins
+    # Only actions on invoices now paid: not the whole history, twice a cycle.
+    for record in store.ledger.done_on_paid_invoices(source):  # latest charge wins
         costs = Decimal(str(record.result.get("costs", "0")))
         interest = Decimal(str(record.result.get("interest", "0")))
         if costs == ZERO and interest == ZERO:

@@ -21,11 +21,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from connector.store.schema import action_invoices, actions
+from connector.store.schema import action_invoices, actions, invoices
 
 
 class State(enum.StrEnum):
@@ -169,6 +169,36 @@ class Ledger:
             query = query.where(actions.c.note_state == note_state)
         if limit is not None:
             query = query.limit(limit)
+        with self._engine.connect() as conn:
+            rows = list(conn.execute(query))
+            amounts = _amounts(conn, [row.key for row in rows])
+        return [_record(row, amounts.get(row.key, [])) for row in rows]
+
+    def count_by_state(self) -> dict[State, int]:
+        """How many actions are in each state."""
+        query = select(actions.c.state, func.count()).group_by(actions.c.state)
+        with self._engine.connect() as conn:
+            return {State(state): n for state, n in conn.execute(query)}
+
+    def done_on_paid_invoices(self, source: str) -> list[ActionRecord]:
+        """Done actions on invoices the mirror now has as paid, oldest first."""
+        paid = (
+            select(action_invoices.c.action_key)
+            .join(
+                invoices,
+                (invoices.c.source == action_invoices.c.source)
+                & (invoices.c.key == action_invoices.c.invoice_key),
+            )
+            .where(
+                action_invoices.c.source == source,
+                invoices.c.status == "paid",
+            )
+        )
+        query = (
+            select(actions)
+            .where(actions.c.state == State.DONE.value, actions.c.key.in_(paid))
+            .order_by(actions.c.created_at, actions.c.key)
+        )
         with self._engine.connect() as conn:
             rows = list(conn.execute(query))
             amounts = _amounts(conn, [row.key for row in rows])
